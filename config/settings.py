@@ -1,0 +1,155 @@
+"""Settings for dashboards_live, read from the environment.
+
+Every process (web, runeventloop, demo_feed, sendevent) loads this module, so they
+agree on the database, the event storage and Pushpin. Defaults are safe for local
+use; production sets DJANGO_DEBUG=0 and the variables the README lists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlencode
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import envbool, envfloat, envint, envlist, envstr, local_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("DASHBOARDS_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("DJANGO_DEBUG", True)
+
+if DEBUG:
+    SECRET_KEY = envstr("DJANGO_SECRET_KEY", "") or local_secret(VAR_DIR / "secret-key")
+    ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+else:
+    SECRET_KEY = envstr("DJANGO_SECRET_KEY", "")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG=0.")
+    ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG=0 (comma-separated host names).")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_eventstream",
+    "django_htmx",
+    "dashboards_live",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_grip.GripMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=600)
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process reads while feeds write: WAL lets readers go on during a
+    # write, and IMMEDIATE transactions avoid "database is locked" upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Without collectstatic (local use, tests) WhiteNoise serves straight from the apps.
+WHITENOISE_USE_FINDERS = envbool("DASHBOARDS_STATIC_FROM_APPS", True)
+
+LOGIN_URL = "admin:login"
+
+# --- Pushpin and django-eventstream -----------------------------------------
+# GRIP_URL is Pushpin's publish endpoint plus the key Pushpin signs requests
+# with (sig_key). Publishers post to it; the web process verifies Grip-Sig with
+# it. `python manage.py runpushpin` configures Pushpin from the same value.
+# Do not also set GRIP_PROXIES (django-grip appends GRIP_URL to it on every
+# request) nor GRIP_PREFIX (it breaks django-eventstream's recovery).
+if "GRIP_URL" in os.environ:
+    GRIP_URL = os.environ["GRIP_URL"]
+else:
+    _grip_key = local_secret(VAR_DIR / "grip-key")
+    GRIP_URL = "http://127.0.0.1:5561?" + urlencode({"key": _grip_key, "verify-iss": "pushpin"})
+
+EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.channels.ChannelManager"
+
+# Where browsers open event streams: same-origin by default (Pushpin serves both
+# the page and the stream). Set to an absolute URL to serve streams elsewhere.
+DASHBOARDS_EVENTS_URL = envstr("DASHBOARDS_EVENTS_URL", "/events/")
+# Largest event data accepted by publishing, in bytes of UTF-8.
+DASHBOARDS_MAX_DATA_BYTES = envint("DASHBOARDS_MAX_DATA_BYTES", 64 * 1024, minimum=1)
+# Bound on one publish to Pushpin, connecting included (seconds).
+DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum=0.01)
+# Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per
+# client; allow it only for development with an ASGI server.
+DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING", False)
+# Extra modules that declare feeds, beside every installed app's `feeds` module.
+DASHBOARDS_FEED_MODULES = envlist("DASHBOARDS_FEED_MODULES", ["dashboards_live.demo"])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "loggers": {
+        "dashboards_live": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+# The address users open (printed by demo_feed): Pushpin's client port.
+DASHBOARDS_PUBLIC_URL = envstr("DASHBOARDS_PUBLIC_URL", "http://127.0.0.1:7999/")

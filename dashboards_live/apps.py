@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DashboardsLiveConfig(AppConfig):
+    name = "dashboards_live"
+    verbose_name = "Live dashboards"

@@ -1,0 +1,110 @@
+"""What a feed is, and the registry that finds them.
+
+A feed produces a component's next value on a schedule:
+
+    from dashboards_live.feeds import feed
+
+    @feed(channel="ops", component=SSEStat("queue_depth"), every=5)
+    def queue_depth() -> dict[str, str]:
+        return {"text": str(Job.objects.filter(done=False).count()), "sub_text": "jobs waiting"}
+
+Feeds live in the `feeds` module of any installed app (found like the admin's
+autodiscovery) or in a module listed in DASHBOARDS_FEED_MODULES.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from dashboards_live.components import Component
+from dashboards_live.publishing import validate_channel
+
+F = TypeVar("F", bound=Callable[[], Any])
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    channel: str
+    component: Component
+    interval: float
+    produce: Callable[[], Any]
+
+    @property
+    def event(self) -> str:
+        return self.component.key
+
+    def but(self, **changes: Any) -> Feed:
+        return replace(self, **changes)
+
+
+class UnknownFeed(LookupError):
+    def __init__(self, names: list[str], known: list[str]) -> None:
+        super().__init__(f"unknown feed(s): {', '.join(names)}. Known feeds: {', '.join(known) or '(none)'}")
+        self.names = names
+        self.known = known
+
+
+class FeedRegistry:
+    def __init__(self) -> None:
+        self._feeds: dict[str, Feed] = {}
+
+    def add(self, item: Feed) -> Feed:
+        existing = self._feeds.get(item.name)
+        if existing is not None and existing.produce is not item.produce:
+            raise ValueError(f"a feed named {item.name!r} is already registered")
+        self._feeds[item.name] = item
+        return item
+
+    def all(self) -> list[Feed]:
+        return sorted(self._feeds.values(), key=lambda f: f.name)
+
+    def select(self, names: Iterable[str] = ()) -> list[Feed]:
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return self.all()
+        unknown = [n for n in wanted if n not in self._feeds]
+        if unknown:
+            raise UnknownFeed(unknown, sorted(self._feeds))
+        return [self._feeds[n] for n in wanted]
+
+
+registry = FeedRegistry()
+
+
+def make_feed(
+    produce: Callable[[], Any], *, channel: str, component: Component, every: float, name: str | None = None
+) -> Feed:
+    if not (isinstance(every, int | float) and math.isfinite(every) and every > 0):
+        raise ValueError(f"feed interval must be a positive number of seconds, not {every!r}")
+    return Feed(
+        name=name or str(getattr(produce, "__name__", "feed")),
+        channel=validate_channel(channel),
+        component=component,
+        interval=float(every),
+        produce=produce,
+    )
+
+
+def feed(*, channel: str, component: Component, every: float, name: str | None = None) -> Callable[[F], F]:
+    """Declare a feed: the decorated callable returns the component's next value."""
+
+    def register(produce: F) -> F:
+        registry.add(make_feed(produce, channel=channel, component=component, every=every, name=name))
+        return produce
+
+    return register
+
+
+def autodiscover() -> FeedRegistry:
+    from django.conf import settings
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("feeds")
+    for path in settings.DASHBOARDS_FEED_MODULES:
+        importlib.import_module(path)
+    return registry

@@ -1,0 +1,360 @@
+"""The only place that talks to Pushpin or to django-eventstream's storage.
+
+publish() validates every event first (so bad input publishes nothing), stores
+the events of reliable channels (their ids let a reconnecting browser catch
+up), then posts them to Pushpin's publish endpoint in as few requests as fit
+under its body limit, synchronously and within a deadline that covers
+connecting too. django-eventstream's `send_event` is not used: it publishes on
+a background thread with no timeout and drops failures silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+
+CHANNEL_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+EVENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+# names django-eventstream sends itself; a browser could not tell ours apart
+RESERVED_EVENTS = frozenset({"stream-open", "stream-reset", "stream-error", "keep-alive"})
+# Pushpin refuses publish bodies over 1,000,000 bytes and fails a batch whole
+PUSHPIN_MAX_BODY = 1_000_000
+BATCH_BODY_LIMIT = 512 * 1024
+
+Rule = Literal["channel", "event", "reserved", "utf8", "nul", "cr", "size", "pushpin-size"]
+
+
+class InvalidEvent(ValueError):
+    """Input that breaks one of the publishing rules; nothing was published."""
+
+    def __init__(self, rule: Rule, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class PublishError(RuntimeError):
+    """Pushpin could not be reached, refused the publish or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class Event:
+    channel: str
+    name: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Published:
+    event: Event
+    id: int | None  # the stored id (None on channels that are not stored)
+
+
+def validate_channel(channel: str) -> str:
+    if not CHANNEL_RE.fullmatch(channel):
+        raise InvalidEvent(
+            "channel",
+            f"invalid channel {channel!r}: use 1 to 64 of A-Z a-z 0-9 _ . -",
+        )
+    return channel
+
+
+def validate_event_name(name: str) -> str:
+    if name in RESERVED_EVENTS:
+        raise InvalidEvent("reserved", f"event name {name!r} is reserved by django-eventstream; choose another")
+    if not EVENT_RE.fullmatch(name):
+        raise InvalidEvent(
+            "event",
+            f"invalid event name {name!r}: a letter, then up to 63 of A-Z a-z 0-9 _ . -",
+        )
+    return name
+
+
+def validate_data(data: str | bytes, max_bytes: int | None = None) -> str:
+    limit = settings.DASHBOARDS_MAX_DATA_BYTES if max_bytes is None else max_bytes
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent("utf8", f"data is not valid UTF-8 (byte {exc.start})") from None
+        size = len(data)
+    else:
+        text = data
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise InvalidEvent("utf8", f"data is not valid UTF-8 (character {exc.start})") from None
+    if "\x00" in text:
+        raise InvalidEvent("nul", "data contains a NUL character")
+    if "\r" in text:
+        # SSE turns CR into a line break, so it could not arrive byte for byte
+        raise InvalidEvent("cr", "data contains a carriage return (CR); use LF line endings")
+    if size > limit:
+        raise InvalidEvent("size", f"data is {size} bytes, over the limit of {limit} (DASHBOARDS_MAX_DATA_BYTES)")
+    return text
+
+
+def make_event(channel: str, name: str, data: str | bytes, *, max_bytes: int | None = None) -> Event:
+    return Event(validate_channel(channel), validate_event_name(name), validate_data(data, max_bytes))
+
+
+def sse_frame(name: str, data: str, event_id: str | None = None) -> str:
+    """The SSE frame a browser receives for this event."""
+    from django_eventstream.utils import sse_encode_event
+
+    return str(sse_encode_event(name, data, event_id=event_id))
+
+
+def browser_event_id(channel: str, stored_id: int) -> str:
+    """The `id:` a browser sees: django-eventstream's per-channel id format."""
+    from django_eventstream.utils import make_id
+
+    return str(make_id({channel: stored_id}))
+
+
+def grip_channel(channel: str) -> str:
+    return "events-" + quote(channel)
+
+
+def export_item(event: Event, stored_id: int | None) -> dict[str, Any]:
+    """A Pushpin publish item, exactly as django-eventstream builds one."""
+    from django_eventstream.utils import sse_encode_event
+    from gripcontrol import HttpStreamFormat
+    from pubcontrol import Item
+
+    if stored_id is None:
+        content = sse_encode_event(event.name, event.data)
+        fmt = HttpStreamFormat(content)
+        item = Item(fmt)
+    else:
+        # "%I" is filled in per subscriber by Pushpin's build-id filter, hence
+        # the escaping of "%" in the data (undone by the same filter)
+        content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
+        fmt = HttpStreamFormat(content, content_filters=["build-id"])
+        item = Item(fmt, id=str(stored_id), prev_id=str(stored_id - 1))
+    exported: dict[str, Any] = item.export()
+    exported["channel"] = grip_channel(event.channel)
+    return exported
+
+
+def encode_body(items: Sequence[dict[str, Any]]) -> bytes:
+    return json.dumps({"items": list(items)}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def batches(items: Iterable[dict[str, Any]], limit: int = BATCH_BODY_LIMIT) -> list[list[dict[str, Any]]]:
+    """Split items into publish requests whose bodies stay under `limit` bytes."""
+    out: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = len(b'{"items":[]}')
+    for item in items:
+        item_size = len(encode_body([item])) - len(b'{"items":[]}') + 1
+        if current and size + item_size > limit:
+            out.append(current)
+            current, size = [], len(b'{"items":[]}')
+        current.append(item)
+        size += item_size
+    if current:
+        out.append(current)
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to publish, parsed from GRIP_URL."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    iss: str | None
+    key: bytes | str | None
+
+    @classmethod
+    def from_grip_url(cls, url: str) -> Target:
+        from gripcontrol import parse_grip_uri
+
+        parsed = parse_grip_uri(url)
+        parts = urlsplit(parsed["control_uri"])
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PublishError(f"GRIP_URL must be an http(s) URL, not {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(
+            parts.scheme,
+            parts.hostname,
+            port,
+            parts.path.rstrip("/"),
+            parsed.get("control_iss"),
+            parsed.get("key"),
+        )
+
+    @property
+    def display(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}{self.path}"
+
+
+class PushpinClient:
+    """Posts publish requests to Pushpin over one kept-alive connection."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.target.iss and self.target.key:
+            import jwt
+
+            token = jwt.encode({"iss": self.target.iss, "exp": int(time.time()) + 3600}, self.target.key)
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _connect(self, remaining: float) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self.target.scheme == "https" else http.client.HTTPConnection
+        conn = cls(self.target.host, self.target.port, timeout=max(remaining, 0.001))
+        conn.connect()
+        return conn
+
+    def post(self, body: bytes, deadline: float) -> None:
+        reused = self._conn is not None
+        try:
+            self._post_once(body, deadline)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self.close()
+            if not reused or time.monotonic() >= deadline:
+                raise PublishError(
+                    f"Pushpin at {self.target.display} closed the connection without answering"
+                ) from None
+            # a kept-alive connection the server had already closed: Pushpin
+            # never read this request, so sending it again is safe
+            self._post_once(body, deadline)
+
+    def _post_once(self, body: bytes, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        where = self.target.display
+        try:
+            if self._conn is None:
+                self._conn = self._connect(remaining)
+            conn = self._conn
+            assert conn.sock is not None
+            sock = conn.sock
+            # one timer bounds the whole exchange, however slowly bytes trickle
+            timer = threading.Timer(max(deadline - time.monotonic(), 0), _shutdown, (sock,))
+            timer.daemon = True
+            timer.start()
+            try:
+                conn.request("POST", self.target.path + "/publish/", body, self._headers())
+                response = conn.getresponse()
+                answer = response.read()
+            finally:
+                timer.cancel()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if time.monotonic() >= deadline:
+                self.close()
+                raise PublishError(f"Pushpin at {where} did not answer within {self.timeout:g} s") from None
+            raise
+        except TimeoutError:
+            self.close()
+            raise PublishError(f"Pushpin at {where} did not answer within {self.timeout:g} s") from None
+        except ConnectionRefusedError:
+            self.close()
+            raise PublishError(f"Pushpin is not reachable at {where} (connection refused)") from None
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            if time.monotonic() >= deadline:
+                raise PublishError(f"Pushpin at {where} did not answer within {self.timeout:g} s") from None
+            raise PublishError(f"publishing to Pushpin at {where} failed: {exc}") from None
+        if response.status != 200:
+            self.close()
+            text = answer.decode("utf-8", "replace").strip().splitlines()
+            reason = text[0][:200] if text else response.reason
+            raise PublishError(f"Pushpin at {where} refused the publish: HTTP {response.status} {reason}")
+        if response.will_close:
+            self.close()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def store(events: Sequence[Event]) -> list[Published]:
+    """Append the events of reliable channels to django-eventstream's storage."""
+    from django.db import transaction
+    from django_eventstream.utils import get_channelmanager, get_storage
+
+    storage = get_storage()
+    manager = get_channelmanager()
+    out = []
+    with transaction.atomic():
+        for event in events:
+            if storage is not None and manager.is_channel_reliable(event.channel):
+                stored = storage.append_event(event.channel, event.name, event.data)
+                out.append(Published(event, int(stored.id)))
+            else:
+                out.append(Published(event, None))
+    return out
+
+
+class Publisher:
+    """Validates, stores and delivers events; one per process is enough."""
+
+    def __init__(self, grip_url: str | None = None, timeout: float | None = None) -> None:
+        self.target = Target.from_grip_url(grip_url or settings.GRIP_URL)
+        self.timeout = settings.DASHBOARDS_PUBLISH_TIMEOUT if timeout is None else timeout
+        self.client = PushpinClient(self.target, self.timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check_size(self, events: Sequence[Event]) -> None:
+        for event in events:
+            size = len(encode_body([export_item(event, 2**62)]))
+            if size > PUSHPIN_MAX_BODY:
+                raise InvalidEvent(
+                    "pushpin-size",
+                    f"event {event.name!r} encodes to {size} bytes, over Pushpin's publish limit of {PUSHPIN_MAX_BODY}",
+                )
+
+    def deliver(self, published: Sequence[Published]) -> None:
+        """Post already-stored events to Pushpin; raises PublishError."""
+        deadline = time.monotonic() + self.timeout
+        items = [export_item(p.event, p.id) for p in published]
+        for batch in batches(items):
+            self.client.post(encode_body(batch), deadline)
+
+    def publish(self, events: Sequence[Event]) -> list[Published]:
+        """Store and deliver events (already validated with make_event)."""
+        if not events:
+            return []
+        self.check_size(events)
+        published = store(events)
+        self.deliver(published)
+        return published
+
+    def ping(self) -> None:
+        """Raise PublishError unless Pushpin's publish endpoint answers."""
+        self.client.post(encode_body([]), time.monotonic() + self.timeout)
+
+
+def publish(events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
+    publisher = Publisher(timeout=timeout)
+    try:
+        return publisher.publish(events)
+    finally:
+        publisher.close()

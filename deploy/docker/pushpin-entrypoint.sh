@@ -1,0 +1,17 @@
+#!/bin/sh
+# Render pushpin/pushpin.conf for the fanout/pushpin container: the signing key
+# from GRIP_KEY, the route to the web service, and the publish/ZMQ ports bound
+# inside the container so web and feed can reach them over compose's internal
+# network (they are never published on the host; only 7999 is).
+set -eu
+: "${GRIP_KEY:?GRIP_KEY must be set (the same key that is in GRIP_URL)}"
+mkdir -p /var/run/pushpin /var/log/pushpin
+printf '* %s\n' "${PUSHPIN_TARGET:-web:8000}" > /etc/pushpin/routes
+sed -e "s|^rundir=.*|rundir=/var/run/pushpin|" \
+    -e "s|^logdir=.*|logdir=/var/log/pushpin|" \
+    -e "s|^routesfile=.*|routesfile=/etc/pushpin/routes|" \
+    -e "s|^sig_key=.*|sig_key=${GRIP_KEY}|" \
+    -e "s|^push_in_http_addr=.*|push_in_http_addr=0.0.0.0|" \
+    -e "s|tcp://127.0.0.1:|tcp://0.0.0.0:|" \
+    /config/pushpin.conf > /etc/pushpin/pushpin.conf
+exec pushpin --config /etc/pushpin/pushpin.conf --merge-output

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    message = "NO DOCKER COMPOSE CLIENT (docker compose or docker-compose): cannot check docker-compose.yml"
+    if os.environ.get("DASHBOARDS_TEST_STRICT") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
+    env = {**os.environ, "GRIP_KEY": "k", "DJANGO_SECRET_KEY": "s"}
+    result = subprocess.run([*compose_command(), "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import yaml
+
+    config = yaml.safe_load(result.stdout)
+    services = config["services"]
+    assert set(services) == {"pushpin", "web", "feed"}
+    published = [p for s in services.values() for p in s.get("ports", [])]
+    assert len(published) == 1
+    port = published[0]
+    assert (port["published"] if isinstance(port, dict) else port.split(":")[0]) in (7999, "7999")
+    assert "GRIP_URL" in services["web"]["environment"]
+
+
+def test_compose_file_requires_the_signing_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("GRIP_KEY", "DJANGO_SECRET_KEY")}
+    result = subprocess.run([*compose_command(), "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "GRIP_KEY" in result.stderr or "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_procfile_has_exactly_pushpin_web_and_feed() -> None:
+    lines = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    assert [line.split(":", 1)[0] for line in lines] == ["pushpin", "web", "feed"]
+    assert "127.0.0.1:8000" in dict(line.split(":", 1) for line in lines)["web"]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+from django.conf import settings
+from django.test import Client
+from gripcontrol import parse_grip_uri
+
+from dashboards_live.publishing import Event, store
+
+pytestmark = pytest.mark.django_db
+
+
+def grip_sig(key: Any = None, iss: str = "pushpin", exp: int | None = None) -> str:
+    key = key if key is not None else parse_grip_uri(settings.GRIP_URL)["key"]
+    return jwt.encode({"iss": iss, "exp": exp or int(time.time()) + 60}, key, algorithm="HS256")
+
+
+def test_page_renders_placeholders_before_any_event(client: Client) -> None:
+    page = client.get("/").content.decode()
+    assert page.count("Waiting for the first value") == 2
+    assert 'hx-ext="sse"' in page and 'sse-connect="/events/demo/"' in page
+    assert 'sse-swap="sse_stat"' in page and 'sse-swap="sse_chart"' in page
+
+
+def test_page_renders_the_last_stored_event_per_component(client: Client) -> None:
+    store(
+        [
+            Event("demo", "sse_stat", "<b>old</b>"),
+            Event("demo", "sse_stat", "<b>new</b>"),
+            Event("demo", "sse_chart", "<svg>c</svg>"),
+        ]
+    )
+    page = client.get("/").content.decode()
+    assert "<b>new</b>" in page and "<b>old</b>" not in page
+    assert "<svg>c</svg>" in page
+
+
+def test_page_loads_htmx_and_the_sse_extension_from_django_htmx(client: Client) -> None:
+    page = client.get("/").content.decode()
+    assert "django_htmx/htmx-2.min.js" in page
+    assert "django_htmx/ext/hx-sse-2.min.js" in page
+    assert "cdn" not in page.lower()
+
+
+def test_other_channels_have_their_own_page(client: Client) -> None:
+    assert 'sse-connect="/events/ops.1/"' in client.get("/demo/ops.1/").content.decode()
+    assert client.get("/demo/bad%20name/").status_code == 404
+
+
+def test_events_endpoint_refuses_requests_without_grip_sig(client: Client) -> None:
+    response = client.get("/events/demo/")
+    assert response.status_code == 403
+    assert "Grip-Sig" in response.content.decode()
+    assert not response.has_header("Grip-Hold")
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [
+        lambda: grip_sig(key="wrong"),
+        lambda: grip_sig(exp=int(time.time()) - 10),
+        lambda: grip_sig(iss="someone-else"),
+        lambda: "not-a-jwt",
+    ],
+    ids=["wrong-key", "expired", "wrong-issuer", "garbage"],
+)
+def test_events_endpoint_refuses_forged_grip_sig(client: Client, sig: Any) -> None:
+    response = client.get("/events/demo/", HTTP_GRIP_SIG=sig())
+    assert response.status_code == 403
+    assert not response.has_header("Grip-Hold")
+
+
+def test_signed_request_gets_hold_instructions(client: Client) -> None:
+    response = client.get("/events/demo/", HTTP_GRIP_SIG=grip_sig())
+    assert response.status_code == 200
+    assert response["Grip-Hold"] == "stream"
+    assert "events-demo" in response["Grip-Channel"]
