@@ -121,7 +121,7 @@ else:
     _grip_key = local_secret(VAR_DIR / "grip-key")
     GRIP_URL = "http://127.0.0.1:5561?" + urlencode({"key": _grip_key, "verify-iss": "pushpin"})
 
-EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+EVENTSTREAM_STORAGE_CLASS = "dashboards_live.storage.Storage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.channels.ChannelManager"
 
 # Where browsers open event streams: same-origin by default (Pushpin serves both

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dashboards_live.pushpin import PushpinSettings, busy_ports, write_instance
+from dashboards_live.pushpin import PushpinSettings, busy_ports, set_option, write_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -75,6 +75,10 @@ class Stack:
     base: Path
     sig_key: str = "test-signing-key-" + str(random.randrange(10**9))
     web_workers: int = 2
+    # e.g. {("handler", "message_rate"): "2500"}: run Pushpin with other values
+    pushpin_overrides: dict[tuple[str, str], str] = field(default_factory=dict)
+    # the WSGI app gunicorn serves ("config.wsgi", or a bench backend)
+    wsgi_app: str = "config.wsgi"
     pushpin: subprocess.Popen[bytes] | None = None
     web: subprocess.Popen[bytes] | None = None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -132,6 +136,11 @@ class Stack:
             self.base / "pushpin" / "pushpin.conf",
             web=f"127.0.0.1:{self.web_port}",
         )
+        if self.pushpin_overrides:
+            text = conf.read_text()
+            for (section, key), value in self.pushpin_overrides.items():
+                text = set_option(text, section, key, value)
+            conf.write_text(text)
         log = self.base / "pushpin.log"
         self.pushpin = subprocess.Popen(
             [binary, "--config", str(conf), "--merge-output"],
@@ -141,6 +150,25 @@ class Stack:
         )
         wait_listening(self.client_port, timeout, self.pushpin, log)
         wait_listening(self.publish_port, timeout, self.pushpin, log)
+        self._wait_proxying(timeout)
+
+    def _wait_proxying(self, timeout: float) -> None:
+        """Pushpin's client port opens before its proxy is connected inside, and
+        requests that arrive in between can hang: wait until one goes through."""
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=1)
+            try:
+                conn.request("GET", "/__ready__")
+                if conn.getresponse().status:
+                    return
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)
+            finally:
+                conn.close()
+        raise RuntimeError(f"Pushpin did not proxy a request within {timeout} s")
 
     def stop_pushpin(self, sig: int = signal.SIGTERM) -> None:
         stop(self.pushpin, sig)
@@ -155,7 +183,7 @@ class Stack:
                 PYTHON,
                 "-m",
                 "gunicorn",
-                "config.wsgi",
+                self.wsgi_app,
                 "-b",
                 f"127.0.0.1:{self.web_port}",
                 "-w",
@@ -196,6 +224,35 @@ class Stack:
         if check and result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr}")
         return result
+
+    def publish(self, channel: str, name: str, datas: list[str], interval: float = 0.0) -> list[float]:
+        """Publish events from a separate process with the stack's settings, as a
+        feed would; returns each publish call's start on the monotonic clock."""
+        code = (
+            "import json, sys, time\n"
+            "from dashboards_live.publishing import make_event, publish\n"
+            "args = json.loads(sys.stdin.read())\n"
+            "out = []\n"
+            "for i, data in enumerate(args['datas']):\n"
+            "    if i: time.sleep(args['interval'])\n"
+            "    out.append(time.monotonic())\n"
+            "    publish([make_event(args['channel'], args['name'], data)])\n"
+            "print(json.dumps(out))\n"
+        )
+        import json
+
+        payload = json.dumps({"channel": channel, "name": name, "datas": datas, "interval": interval})
+        result = self.manage("shell", "-c", code, input=payload.encode(), timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"publishing failed: {result.stderr}")
+        return [float(t) for t in json.loads(result.stdout.strip().splitlines()[-1])]
+
+    def sql(self, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Run SQL on the stack's SQLite database (what the web process reads)."""
+        import sqlite3
+
+        with sqlite3.connect(self.base / "db.sqlite3", timeout=20) as db:
+            return list(db.execute(statement, params))
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
