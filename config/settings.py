@@ -122,7 +122,10 @@ STATIC_ROOT = VAR_DIR / "static"
 # Without collectstatic (local use, tests) WhiteNoise serves straight from the apps.
 WHITENOISE_USE_FINDERS = envbool("DASHBOARDS_STATIC_FROM_APPS", True)
 
-LOGIN_URL = "admin:login"
+# Private channels send anonymous visitors here (any active user may log in).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Pushpin and django-eventstream -----------------------------------------
 # GRIP_URL is Pushpin's publish endpoint plus the key Pushpin signs requests
