@@ -222,3 +222,26 @@ def test_losing_staff_status_ends_the_staff_stream(secure: Stack) -> None:
             "u = User.objects.get(username='eve'); u.is_staff = False; u.save()",
         )
         assert_kicked(client)
+
+
+# -- HTTPS behind Pushpin -------------------------------------------------------------
+
+
+def test_only_pushpin_can_tell_django_a_request_came_over_https(tmp_path: Path) -> None:
+    # DJANGO_HTTPS trusts X-Forwarded-Proto. Django listens on loopback behind
+    # Pushpin, and Pushpin drops the header a plain-HTTP client sends.
+    s = Stack(tmp_path / "https")
+    s.env["DJANGO_HTTPS"] = "1"
+    try:
+        s.start()
+        spoofed = WebSession(s.url("").rstrip("/"))
+        for headers in ({}, {"X-Forwarded-Proto": "https"}):
+            answer = spoofed.request("GET", "/", headers=headers)
+            assert answer.status == 301 and answer.headers["Location"].startswith("https://")
+        # what Pushpin sends when TLS ends in it: secure, cookies flagged Secure
+        direct = WebSession(s.web_url("").rstrip("/"))
+        page = direct.request("GET", "/login/", headers={"X-Forwarded-Proto": "https"})
+        assert page.status == 200
+        assert "Secure" in page.headers["Set-Cookie"]
+    finally:
+        s.close()

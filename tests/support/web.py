@@ -28,10 +28,12 @@ class WebSession:
             return {}
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
-    def request(self, method: str, path: str, body: dict[str, str] | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         parts = urlsplit(self.base)
         conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=10)
-        headers = self.cookie_header()
+        headers = {**self.cookie_header(), **(headers or {})}
         data = None
         if body is not None:
             data = urlencode(body)
