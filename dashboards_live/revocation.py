@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from dashboards_live.channels import AUTHENTICATED, GROUP, PUBLIC, STAFF, ChannelRules, access_channels
-from dashboards_live.publishing import PublishError, Publisher
+from dashboards_live.publishing import Publisher, PublishError
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.http import HttpRequest
 
 from dashboards_live.channels import ChannelManager, ChannelRules, InvalidRule, access_channels, validate_rule
 
@@ -87,7 +88,7 @@ def test_streams_are_marked_with_the_rule_that_let_them_in() -> None:
 def test_channel_manager_reads_only_the_url_channel_and_follows_the_setting(settings) -> None:
     settings.DASHBOARDS_CHANNELS = {"open": "public"}
     manager = ChannelManager()
-    assert manager.get_channels_for_request(None, {"channel": "open"}) == {"open"}
-    assert manager.get_channels_for_request(None, {"channel": "bad name"}) == set()
+    assert manager.get_channels_for_request(HttpRequest(), {"channel": "open"}) == {"open"}
+    assert manager.get_channels_for_request(HttpRequest(), {"channel": "bad name"}) == set()
     assert manager.can_read_channel(None, "open")
     assert not manager.can_read_channel(None, "closed")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.checks import CheckMessage
 
 from dashboards_live.checks import check_channel_rules, check_direct_streaming, check_grip
 
 
-def ids(messages: list) -> list[str]:
+def ids(messages: list[CheckMessage]) -> list[str | None]:
     return [m.id for m in messages]
 
 
@@ -32,7 +33,9 @@ def test_grip_proxies_and_verify_key_are_checked_too(settings) -> None:
     assert ids(check_grip()) == ["dashboards_live.E003"]
 
 
-@pytest.mark.parametrize(("debug", "allow", "expected"), [(False, True, ["dashboards_live.W001"]), (True, True, []), (False, False, [])])
+@pytest.mark.parametrize(
+    ("debug", "allow", "expected"), [(False, True, ["dashboards_live.W001"]), (True, True, []), (False, False, [])]
+)
 def test_direct_streaming_warns_outside_debug(settings, debug: bool, allow: bool, expected: list[str]) -> None:
     settings.DEBUG = debug
     settings.DASHBOARDS_ALLOW_DIRECT_STREAMING = allow

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -41,7 +42,7 @@ def sales() -> Group:
     return Group.objects.create(name="sales")
 
 
-def member(name: str, group: Group, **flags: bool) -> User:
+def member(name: str, group: Group, **flags: Any) -> User:
     user = User.objects.create_user(name, **flags)
     user.groups.add(group)
     return user

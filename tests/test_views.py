@@ -63,7 +63,12 @@ def private(settings: Any) -> None:
 @pytest.mark.usefixtures("private")
 @pytest.mark.parametrize(
     ("user", "path", "status"),
-    [(None, "/demo/sales/", 302), ("bob", "/demo/sales/", 403), ("ann", "/demo/sales/", 200), (None, "/demo/nope/", 302)],
+    [
+        (None, "/demo/sales/", 302),
+        ("bob", "/demo/sales/", 403),
+        ("ann", "/demo/sales/", 200),
+        (None, "/demo/nope/", 302),
+    ],
 )
 def test_dashboard_pages_follow_the_channel_rules(client: Client, user: str | None, path: str, status: int) -> None:
     if user:
@@ -79,7 +84,9 @@ def test_dashboard_pages_follow_the_channel_rules(client: Client, user: str | No
     ("user", "reason"),
     [(None, "Channel 'sales' needs a login."), ("bob", "Channel 'sales' is not readable by this account")],
 )
-def test_signed_requests_for_unreadable_channels_get_a_one_line_403(client: Client, user: str | None, reason: str) -> None:
+def test_signed_requests_for_unreadable_channels_get_a_one_line_403(
+    client: Client, user: str | None, reason: str
+) -> None:
     if user:
         client.force_login(User.objects.get(username=user))
     response = client.get("/events/sales/", HTTP_GRIP_SIG=grip_sig())

@@ -36,7 +36,8 @@ def assert_inert(page: Any, console: list[str]) -> None:
     assert page.evaluate("window.__xss") is None
     assert [m for m in console if "xss" in m] == []
     assert page.errors == []
-    assert page.query_selector_all("#sse_stat img, #sse_stat script, #sse_stat svg, #sse_chart img, [hx-on\\:htmx\\:load]") == []
+    markup = "#sse_stat img, #sse_stat script, #sse_stat svg, #sse_chart img, [hx-on\\:htmx\\:load]"
+    assert page.query_selector_all(markup) == []
     assert page.inner_text("#sse_stat .stat-text") == SCRIPT
     assert page.inner_text("#sse_stat .stat-sub") == DOUBLE_QUOTE + SVG
     assert page.inner_text("#sse_stat .stat-title") == DOUBLE_QUOTE
