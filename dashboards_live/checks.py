@@ -37,6 +37,14 @@ def check_grip(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="dashboards_live.E001",
             )
         )
+    if getattr(settings, "GRIP_PROXIES", None) and getattr(settings, "GRIP_URL", None):
+        errors.append(
+            Warning(
+                "GRIP_PROXIES and GRIP_URL are both set: django-grip appends GRIP_URL to GRIP_PROXIES on every request.",
+                hint="Use GRIP_URL only.",
+                id="dashboards_live.W002",
+            )
+        )
     for proxy in proxies:
         where = proxy.get("control_uri", "?")
         if "key" not in proxy and "verify_key" not in proxy:
