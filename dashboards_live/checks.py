@@ -40,7 +40,8 @@ def check_grip(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if getattr(settings, "GRIP_PROXIES", None) and getattr(settings, "GRIP_URL", None):
         errors.append(
             Warning(
-                "GRIP_PROXIES and GRIP_URL are both set: django-grip appends GRIP_URL to GRIP_PROXIES on every request.",
+                "GRIP_PROXIES and GRIP_URL are both set: django-grip appends GRIP_URL to GRIP_PROXIES "
+                "on every request.",
                 hint="Use GRIP_URL only.",
                 id="dashboards_live.W002",
             )
