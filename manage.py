@@ -7,8 +7,16 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads config.settings, which reads the environment)
+    except ImproperlyConfigured as exc:
+        # a missing or malformed variable: one line for the user, not a traceback
+        sys.stderr.write(f"Error: {exc}\n")
+        sys.exit(2)
     execute_from_command_line(sys.argv)
 
 

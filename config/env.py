@@ -61,6 +61,22 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def envmap(name: str, default: dict[str, str]) -> dict[str, str]:
+    """`key=value,key=value` in order; a value may contain `=` and `:` but not `,`."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    out = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must be comma-separated NAME=VALUE pairs, not {item.strip()!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def local_secret(path: Path) -> str:
     """A random secret kept in an ignored file, shared by every local process.
 

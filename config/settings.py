@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envfloat, envint, envlist, envstr, local_secret
+from config.env import envbool, envfloat, envint, envlist, envmap, envstr, local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("DASHBOARDS_VAR_DIR", str(BASE_DIR / "var")))
@@ -31,6 +31,21 @@ else:
     ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", [])
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG=0 (comma-separated host names).")
+
+# HTTPS (on by default outside DEBUG): TLS ends in front of Django (in Pushpin or
+# a proxy before it); Pushpin tells Django the client's scheme in X-Forwarded-Proto
+# (set_x_forwarded_protocol in pushpin.conf) and Django listens on loopback only,
+# so nobody else can set that header. See the README's production section.
+HTTPS = envbool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS is sticky in browsers: off until the operator turns it on.
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -107,7 +122,10 @@ STATIC_ROOT = VAR_DIR / "static"
 # Without collectstatic (local use, tests) WhiteNoise serves straight from the apps.
 WHITENOISE_USE_FINDERS = envbool("DASHBOARDS_STATIC_FROM_APPS", True)
 
-LOGIN_URL = "admin:login"
+# Private channels send anonymous visitors here (any active user may log in).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Pushpin and django-eventstream -----------------------------------------
 # GRIP_URL is Pushpin's publish endpoint plus the key Pushpin signs requests
@@ -134,6 +152,12 @@ DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum
 # Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per
 # client; allow it only for development with an ASGI server.
 DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING", False)
+# Who may read which channel (and open its dashboard page): channel names or
+# fnmatch patterns -> "public", "authenticated", "staff" or "group:<name>".
+# Exact names win, then the first matching pattern; unlisted channels are
+# refused, except "demo" (public unless listed). From the environment:
+# DASHBOARDS_CHANNELS="demo=public,ops.*=staff,sales=group:sales"
+DASHBOARDS_CHANNELS = envmap("DASHBOARDS_CHANNELS", {"demo": "public"})
 # Extra modules that declare feeds, beside every installed app's `feeds` module.
 DASHBOARDS_FEED_MODULES = envlist("DASHBOARDS_FEED_MODULES", ["dashboards_live.demo"])
 

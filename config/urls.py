@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboards_live import views
@@ -7,5 +8,8 @@ urlpatterns = [
     path("", views.demo_dashboard, name="demo"),
     path("demo/<str:channel>/", views.demo_dashboard, name="demo-channel"),
     path("events/<str:channel>/", views.events, name="events"),
+    # any active user (the admin's login only lets staff in)
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

@@ -147,6 +147,27 @@ def export_item(event: Event, stored_id: int | None) -> dict[str, Any]:
     return exported
 
 
+def kick_items(user_id: str, marker: str, text: str) -> list[dict[str, Any]]:
+    """Items that end one user's streams subscribed to the channel `marker`.
+
+    What django-eventstream's publish_kick sends (a stream-error event, then
+    close, on the user's channel, filtered by require-sub), but with its data as
+    JSON, and posted by our publisher: publish_kick goes through django-grip on a
+    background thread with no timeout.
+    """
+    from django_eventstream.utils import sse_encode_error
+    from gripcontrol import HttpStreamFormat
+    from pubcontrol import Item
+
+    meta = {"require_sub": marker}
+    items = []
+    for fmt in (HttpStreamFormat(sse_encode_error("forbidden", text)), HttpStreamFormat(close=True)):
+        exported: dict[str, Any] = Item(fmt, meta=meta).export()
+        exported["channel"] = f"user-{user_id}"
+        items.append(exported)
+    return items
+
+
 def encode_body(items: Sequence[dict[str, Any]]) -> bytes:
     return json.dumps({"items": list(items)}, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -346,6 +367,10 @@ class Publisher:
         published = store(events)
         self.deliver(published)
         return published
+
+    def end_streams(self, user_id: str, marker: str, text: str) -> None:
+        """End the open streams of one user that carry `marker`; raises PublishError."""
+        self.client.post(encode_body(kick_items(user_id, marker, text)), time.monotonic() + self.timeout)
 
     def ping(self) -> None:
         """Raise PublishError unless Pushpin's publish endpoint answers."""

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django_eventstream.views import events as eventstream_events
+from gripcontrol import Channel
 
+from dashboards_live.channels import ChannelRules, access_channels, refusal
 from dashboards_live.dashboards import DEMO, last_fragments
 from dashboards_live.publishing import CHANNEL_RE
 
@@ -12,6 +16,10 @@ from dashboards_live.publishing import CHANNEL_RE
 def demo_dashboard(request: HttpRequest, channel: str = DEMO.channel) -> HttpResponse:
     if not CHANNEL_RE.fullmatch(channel):
         raise Http404("no such channel")
+    if not ChannelRules.from_settings().can_read(request.user, channel):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied(refusal(request.user, channel))
     dashboard = DEMO.on(channel)
     fragments = last_fragments(channel, [c.key for c in dashboard.components])
     return render(
@@ -36,5 +44,18 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
             "Event streams are served through Pushpin only: this request has no valid Grip-Sig.\n",
             content_type="text/plain",
         )
+    if "es-meta" not in request.GET:
+        # A plain 403 ends an EventSource for good; django-eventstream's own
+        # refusal is a 200 stream carrying one stream-error event. Pushpin's
+        # follow-up requests (es-meta, signed by us) are checked by
+        # django-eventstream against the user they carry.
+        reason = refusal(request.user, channel)
+        if reason is not None:
+            return HttpResponseForbidden(reason + "\n", content_type="text/plain")
     response: HttpResponse = eventstream_events(request, channel=channel)
+    instruct = grip.instruct if grip else None
+    rule = ChannelRules.from_settings().rule_for(channel)
+    if instruct is not None and rule is not None:
+        for name in access_channels(rule):
+            instruct.add_channel(Channel(name))
     return response

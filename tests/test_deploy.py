@@ -35,6 +35,10 @@ def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
     port = published[0]
     assert (port["published"] if isinstance(port, dict) else port.split(":")[0]) in (7999, "7999")
     assert "GRIP_URL" in services["web"]["environment"]
+    # web, feed and Pushpin's publish/ZMQ ports meet only on the internal network
+    assert config["networks"]["internal"]["internal"] is True
+    assert set(services["web"]["networks"]) == set(services["feed"]["networks"]) == {"internal"}
+    assert "internal" in services["pushpin"]["networks"]
 
 
 def test_compose_file_requires_the_signing_key() -> None:

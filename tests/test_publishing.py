@@ -11,6 +11,7 @@ from dashboards_live.publishing import (
     batches,
     encode_body,
     export_item,
+    kick_items,
     make_event,
     sse_frame,
 )
@@ -93,3 +94,14 @@ def test_body_is_json_pushpin_accepts() -> None:
     body = encode_body([export_item(Event("c", "e", "ü"), 1)])
     assert json.loads(body)["items"][0]["channel"] == "events-c"
     assert len(body) < PUSHPIN_MAX_BODY
+
+
+def test_kick_items_end_one_users_streams_that_carry_a_mark() -> None:
+    error, close = kick_items("7", "access-staff", "Staff status removed.")
+    assert error["channel"] == close["channel"] == "user-7"
+    assert error["meta"] == close["meta"] == {"require_sub": "access-staff"}
+    assert close["http-stream"] == {"action": "close"}
+    frame = error["http-stream"]["content"]
+    assert frame.startswith("event: stream-error\nid: error\ndata: ")
+    data = json.loads(frame.split("data: ", 1)[1])
+    assert data == {"condition": "forbidden", "text": "Staff status removed."}

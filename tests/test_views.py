@@ -6,6 +6,7 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from gripcontrol import parse_grip_uri
 
@@ -46,9 +47,60 @@ def test_page_loads_htmx_and_the_sse_extension_from_django_htmx(client: Client) 
     assert "cdn" not in page.lower()
 
 
-def test_other_channels_have_their_own_page(client: Client) -> None:
+def test_other_channels_have_their_own_page(client: Client, settings: Any) -> None:
+    settings.DASHBOARDS_CHANNELS = {"ops.*": "public"}
     assert 'sse-connect="/events/ops.1/"' in client.get("/demo/ops.1/").content.decode()
     assert client.get("/demo/bad%20name/").status_code == 404
+
+
+@pytest.fixture
+def private(settings: Any) -> None:
+    settings.DASHBOARDS_CHANNELS = {"demo": "public", "sales": "group:sales"}
+    Group.objects.create(name="sales").user_set.add(User.objects.create_user("ann"))
+    User.objects.create_user("bob")
+
+
+@pytest.mark.usefixtures("private")
+@pytest.mark.parametrize(
+    ("user", "path", "status"),
+    [
+        (None, "/demo/sales/", 302),
+        ("bob", "/demo/sales/", 403),
+        ("ann", "/demo/sales/", 200),
+        (None, "/demo/nope/", 302),
+    ],
+)
+def test_dashboard_pages_follow_the_channel_rules(client: Client, user: str | None, path: str, status: int) -> None:
+    if user:
+        client.force_login(User.objects.get(username=user))
+    response = client.get(path)
+    assert response.status_code == status
+    if status == 302:
+        assert response["Location"] == f"/login/?next={path}"
+
+
+@pytest.mark.usefixtures("private")
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [(None, "Channel 'sales' needs a login."), ("bob", "Channel 'sales' is not readable by this account")],
+)
+def test_signed_requests_for_unreadable_channels_get_a_one_line_403(
+    client: Client, user: str | None, reason: str
+) -> None:
+    if user:
+        client.force_login(User.objects.get(username=user))
+    response = client.get("/events/sales/", HTTP_GRIP_SIG=grip_sig())
+    assert response.status_code == 403
+    assert response.content.decode().startswith(reason) and response.content.decode().count("\n") == 1
+    assert not response.has_header("Grip-Hold")
+
+
+@pytest.mark.usefixtures("private")
+def test_private_streams_are_marked_with_their_rule(client: Client) -> None:
+    client.force_login(User.objects.get(username="ann"))
+    channels = client.get("/events/sales/", HTTP_GRIP_SIG=grip_sig())["Grip-Channel"]
+    assert "events-sales" in channels and "access-authenticated" in channels and "access-group%3Asales" in channels
+    assert "access-" not in client.get("/events/demo/", HTTP_GRIP_SIG=grip_sig())["Grip-Channel"]
 
 
 def test_events_endpoint_refuses_requests_without_grip_sig(client: Client) -> None:

@@ -98,6 +98,8 @@ class Stack:
             + urlencode({"key": self.sig_key, "verify-iss": "pushpin"}),
             "DASHBOARDS_PUBLIC_URL": self.url("/"),
             "PYTHONUNBUFFERED": "1",
+            # tests use many channels; the security tests set their own rules
+            "DASHBOARDS_CHANNELS": "*=public",
         }
         self.env.pop("DASHBOARDS_ALLOW_DIRECT_STREAMING", None)
         self.manage("migrate", "-v", "0", check=True)
@@ -265,9 +267,30 @@ class Stack:
         self.procs.append(proc)
         return proc
 
+    def wait_routing(self, timeout: float = 10) -> None:
+        """Until a request through Pushpin reaches Django. Pushpin opens its ports
+        before its proxy can route: a first request may get 502 or a closed socket."""
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=2)
+            try:
+                conn.request("GET", "/routing-check/")
+                if conn.getresponse().status != 502:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Pushpin on port {self.client_port} did not route to Django within {timeout} s")
+            time.sleep(0.1)
+
     def start(self) -> Stack:
         self.start_web()
         self.start_pushpin()
+        self.wait_routing()
         return self
 
     def close(self) -> None:

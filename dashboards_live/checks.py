@@ -1,0 +1,105 @@
+"""System checks (`python manage.py check`) for settings that fail silently otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from dashboards_live.channels import InvalidRule, validate_rule
+
+
+def grip_proxies() -> list[dict[str, Any]]:
+    """The proxies django-grip verifies Grip-Sig against, as its middleware builds them."""
+    from gripcontrol import parse_grip_uri
+
+    proxies = [dict(p) for p in getattr(settings, "GRIP_PROXIES", None) or []]
+    grip_url = getattr(settings, "GRIP_URL", None)
+    if grip_url:
+        proxies.append(parse_grip_uri(grip_url))
+    verify_key = getattr(settings, "GRIP_VERIFY_KEY", None)
+    if verify_key:
+        for proxy in proxies:
+            proxy.setdefault("verify_key", verify_key)
+    return proxies
+
+
+@register(Tags.security)
+def check_grip(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    proxies = grip_proxies()
+    if not proxies:
+        errors.append(
+            Error(
+                "GRIP_URL is not set: nothing can publish to Pushpin or verify its Grip-Sig.",
+                hint="Set GRIP_URL=http://127.0.0.1:5561?key=<long random key>&verify-iss=pushpin",
+                id="dashboards_live.E001",
+            )
+        )
+    if getattr(settings, "GRIP_PROXIES", None) and getattr(settings, "GRIP_URL", None):
+        errors.append(
+            Warning(
+                "GRIP_PROXIES and GRIP_URL are both set: django-grip appends GRIP_URL to GRIP_PROXIES "
+                "on every request.",
+                hint="Use GRIP_URL only.",
+                id="dashboards_live.W002",
+            )
+        )
+    for proxy in proxies:
+        where = proxy.get("control_uri", "?")
+        if "key" not in proxy and "verify_key" not in proxy:
+            errors.append(
+                Error(
+                    f"GRIP_URL ({where}) has no key=: django-grip would trust any Grip-Sig header.",
+                    hint="Add ?key=<the sig_key Pushpin signs with> to GRIP_URL.",
+                    id="dashboards_live.E002",
+                )
+            )
+        elif "key" not in proxy:
+            errors.append(
+                Error(
+                    f"GRIP_URL ({where}) has a verify key but no key=: django-grip fails on every signed request.",
+                    hint="Put the key in key= (it is used to verify too) instead of verify-key= alone.",
+                    id="dashboards_live.E003",
+                )
+            )
+        elif proxy.get("verify_key", proxy["key"]) in ("changeme", b"changeme"):
+            errors.append(
+                Error(
+                    f"GRIP_URL ({where}) uses Pushpin's stock key 'changeme', which anyone can sign with.",
+                    hint="Use a long random key: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                    id="dashboards_live.E004",
+                )
+            )
+    return errors
+
+
+@register(Tags.security)
+def check_direct_streaming(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if getattr(settings, "DASHBOARDS_ALLOW_DIRECT_STREAMING", False) and not settings.DEBUG:
+        return [
+            Warning(
+                "DASHBOARDS_ALLOW_DIRECT_STREAMING is on outside DEBUG: event streams are served without "
+                "Pushpin's signature, and each one holds a Django worker.",
+                hint="Unset DASHBOARDS_ALLOW_DIRECT_STREAMING in production; it is for development only.",
+                id="dashboards_live.W001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_channel_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    rules = getattr(settings, "DASHBOARDS_CHANNELS", {})
+    if not isinstance(rules, dict):
+        return [Error("DASHBOARDS_CHANNELS must be a dict of channel (or pattern) -> rule.", id="dashboards_live.E005")]
+    for pattern, rule in rules.items():
+        try:
+            validate_rule(rule)
+        except InvalidRule as exc:
+            errors.append(
+                Error(f"DASHBOARDS_CHANNELS[{pattern!r}]: {exc}; nobody can read it.", id="dashboards_live.E006")
+            )
+    return errors
