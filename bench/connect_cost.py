@@ -50,11 +50,11 @@ def main() -> int:
     client = Client()
 
     def per_request_us(path: str) -> float:
-        response = client.get(path, HTTP_GRIP_SIG=sig)
+        response = client.get(path, HTTP_GRIP_SIG=sig, secure=True)
         assert response.status_code == 200 and response["Grip-Hold"] == "stream", response.content
         began = time.perf_counter()
         for _ in range(args.requests):
-            client.get(path, HTTP_GRIP_SIG=sig)
+            client.get(path, HTTP_GRIP_SIG=sig, secure=True)
         return float((time.perf_counter() - began) / args.requests * 1e6)
 
     results: dict[str, list[float]] = {"events view": [], "hold-only view": []}

@@ -185,7 +185,9 @@ def run_row(
     for count in share:
         parent, child = mp.Pipe()
         proc = mp.Process(
-            target=client_process, args=(stack.client_port, "/events/demo/", count, max(1, in_flight // procs), child)
+            target=client_process,
+            args=(stack.client_port, "/events/demo/", count, max(1, in_flight // procs), child),
+            daemon=True,
         )
         proc.start()
         pipes.append(parent)
