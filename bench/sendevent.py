@@ -12,6 +12,7 @@ event's arrival at the SSE client and the process's exit.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -106,10 +107,14 @@ def main() -> None:
         ("sendevent, start to exit", exit_),
         ("sendevent --dry-run, start to exit", dry),
     ]
-    print(f"sendevent benchmark: {opts.runs} rounds, Python {sys.version.split()[0]}, real Pushpin + SSE client")
+    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
+    print(
+        f"sendevent benchmark: {opts.runs} rounds, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, bytecode cache {bytecode}, real Pushpin + gunicorn + SSE client"
+    )
     print()
-    print(f"| {'measurement':<42} | median | p90    | median / check |")
-    print(f"|{'-' * 44}|--------|--------|----------------|")
+    print(f"| {'measurement':<42} | median  | p90     | median / check |")
+    print(f"|{'-' * 44}|---------|---------|----------------|")
     for name, values in rows:
         med = statistics.median(values)
         print(f"| {name:<42} | {med * 1000:4.0f} ms | {p90(values) * 1000:4.0f} ms | {med / base:14.2f} |")

@@ -53,12 +53,18 @@ def _refuse_constant(name: str) -> Any:
 
 
 def parse_json(raw: str | bytes) -> Any:
+    text = decode(raw)
     try:
-        return json.loads(decode(raw), parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise InvalidEvent("json", f"data is not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidEvent("json", "data is not valid JSON: nested too deeply") from None
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other unprintables escaped (a refusal is one line)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def compact_json(value: Any) -> str:
@@ -73,7 +79,7 @@ def render(kind: Literal["stat", "chart"], channel: str, event: str, value: Any)
     try:
         return component.render(component.next_state(None, value))
     except InvalidValue as exc:
-        raise InvalidEvent("value", f"invalid {kind} value: {exc}") from None
+        raise InvalidEvent("value", f"invalid {kind} value: {one_line(str(exc))}") from None
 
 
 def component_for(kind: Literal["stat", "chart"], channel: str, event: str) -> Component:

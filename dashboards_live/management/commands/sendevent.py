@@ -34,10 +34,21 @@ class IntermixedParser(CommandParser):
     """Options may come before or after DATA, and a usage error is one line."""
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        args = list(args or [])
         if self.missing_args_message and not args:
             self.error(self.missing_args_message)
-        # plain parse_args would take DATA as absent once options follow EVENT
-        return self.parse_intermixed_args(args, namespace)
+        if "--" not in args:
+            # plain parse_args would take DATA as absent once options follow EVENT
+            return self.parse_intermixed_args(args, namespace)
+        # Intermixed parsing mishandles "--" (Python 3.11): stand in for what
+        # follows it with tokens no shell argument can hold (they contain NUL).
+        cut = args.index("--")
+        stand_ins = {f"\0{i}": arg for i, arg in enumerate(args[cut + 1 :])}
+        parsed = self.parse_intermixed_args(args[:cut] + list(stand_ins), namespace)
+        for name, value in vars(parsed).items():
+            if isinstance(value, str) and value in stand_ins:
+                setattr(parsed, name, stand_ins[value])
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         if self.called_from_command_line:
@@ -137,7 +148,7 @@ class Command(BaseCommand):
                 with open(file, "rb") as stream:
                     return read_limited(stream, limit)
             except OSError as exc:
-                self.usage_error(f"cannot read --file {file}: {exc.strerror or exc}")
+                self.usage_error(f"cannot read --file {file!r}: {exc.strerror or exc}")
         if data is not None and data != "-":
             return data
         if sys.stdin is None:
