@@ -397,6 +397,9 @@ class Publisher:
             # nothing half-published: what Pushpin did not confirm is not kept
             withdraw(exc.undelivered)
             raise
+        except BaseException:
+            withdraw(published)  # interrupted (Ctrl-C) before Pushpin answered
+            raise
         return published
 
     def ping(self) -> None:

@@ -13,6 +13,7 @@ import io
 import json
 import queue
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -536,3 +537,32 @@ def test_an_http_server_error_exits_1(stack: Stack) -> None:
     assert done.returncode == 1
     assert "refused the publish: HTTP 500 out of order" in one_line(done.stderr)
     assert stored_on(stack, "fault4") == 0
+
+
+def test_a_database_without_tables_exits_1_with_one_line(stack: Stack, tmp_path: Path) -> None:
+    done = sendevent(stack, "fault5", "e", "x", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+    assert done.returncode == 1
+    assert "could not store the event(s) in the database: no such table" in one_line(done.stderr)
+
+
+def test_ctrl_c_while_pushpin_hangs_exits_1_and_keeps_nothing(stack: Stack) -> None:
+    server = SilentServer()
+    try:
+        proc = subprocess.Popen(
+            [PYTHON, "manage.py", "sendevent", "fault6", "e", "x", "--timeout", "20"],
+            cwd=ROOT,
+            env={**stack.env, "GRIP_URL": f"http://127.0.0.1:{server.port}?key=k"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while not server.accepted and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.accepted, "sendevent never connected"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=5)
+    finally:
+        server.close()
+    assert proc.returncode == 1
+    assert "interrupted: nothing was published" in one_line(stderr)
+    assert stored_on(stack, "fault6") == 0

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from argparse import ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
-from dashboards_live.management.base import EXIT_USAGE, exit_codes
+from dashboards_live import oneoff
+from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE, exit_codes
+from dashboards_live.publishing import validate_channel, validate_event_name
 
 HELP = """\
 Publish one event to Pushpin now: validated, stored, delivered within --timeout.
@@ -116,19 +120,19 @@ class Command(BaseCommand):
         verbosity: int,
         **options: Any,
     ) -> str:
-        from dashboards_live import oneoff
-        from dashboards_live.publishing import validate_channel, validate_event_name
-
         mode: oneoff.Mode = "json" if json else "stat" if render == "stat" else "chart" if render else "text"
-        with exit_codes():
-            # bad names are refused before anything waits on standard input
-            validate_channel(channel)
-            validate_event_name(event)
-            prepared = oneoff.prepare(channel, event, self.read_data(data, file, verbosity), mode)
-            if dry_run:
-                self.write_exact(oneoff.dry_run(prepared))
-                return ""
-            sent = oneoff.send(prepared, timeout=timeout)
+        try:
+            with exit_codes():
+                # bad names are refused before anything waits on standard input
+                validate_channel(channel)
+                validate_event_name(event)
+                prepared = oneoff.prepare(channel, event, self.read_data(data, file, verbosity), mode)
+                if dry_run:
+                    self.write_exact(oneoff.dry_run(prepared))
+                    return ""
+                sent = oneoff.send(prepared, timeout=timeout)
+        except KeyboardInterrupt:
+            raise CommandError("interrupted: nothing was published", returncode=EXIT_RUNTIME) from None
         if verbosity < 1:
             return ""
         stored = sent.published.id
@@ -136,17 +140,13 @@ class Command(BaseCommand):
         return f"Published {event!r} on {channel!r} ({where}) in {sent.elapsed_ms:.0f} ms."
 
     def read_data(self, data: str | None, file: str | None, verbosity: int) -> str | bytes:
-        from django.conf import settings
-
-        from dashboards_live.oneoff import read_limited
-
         limit = settings.DASHBOARDS_MAX_DATA_BYTES
         if file is not None:
             if data is not None:
                 self.usage_error("give DATA or --file, not both")
             try:
                 with open(file, "rb") as stream:
-                    return read_limited(stream, limit)
+                    return oneoff.read_limited(stream, limit)
             except OSError as exc:
                 self.usage_error(f"cannot read --file {file!r}: {exc.strerror or exc}")
         if data is not None and data != "-":
@@ -155,7 +155,7 @@ class Command(BaseCommand):
             self.usage_error("no DATA given and no standard input to read it from")
         if verbosity >= 1 and sys.stdin.isatty():
             self.stderr.write("Reading DATA from standard input; end it with Ctrl-D.")
-        return read_limited(sys.stdin.buffer, limit)
+        return oneoff.read_limited(sys.stdin.buffer, limit)
 
     def usage_error(self, message: str) -> NoReturn:
         raise CommandError(message, returncode=EXIT_USAGE)
@@ -181,8 +181,8 @@ class Command(BaseCommand):
         except SystemExit as exc:
             code = _exit_status(exc.code)
         for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.flush()  # a closed pipe must not turn the outcome into a traceback
         os._exit(code)
 
 
