@@ -32,7 +32,7 @@ RESERVED_EVENTS = frozenset({"stream-open", "stream-reset", "stream-error", "kee
 PUSHPIN_MAX_BODY = 1_000_000
 BATCH_BODY_LIMIT = 512 * 1024
 
-Rule = Literal["channel", "event", "reserved", "utf8", "nul", "cr", "size", "pushpin-size"]
+Rule = Literal["channel", "event", "reserved", "utf8", "nul", "cr", "size", "pushpin-size", "json", "value"]
 
 
 class InvalidEvent(ValueError):
@@ -45,6 +45,8 @@ class InvalidEvent(ValueError):
 
 class PublishError(RuntimeError):
     """Pushpin could not be reached, refused the publish or did not answer in time."""
+
+    undelivered: Sequence[Published] = ()  # set by Publisher.deliver
 
 
 @dataclass(frozen=True)
@@ -314,22 +316,61 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def store(events: Sequence[Event]) -> list[Published]:
-    """Append the events of reliable channels to django-eventstream's storage."""
-    from django.db import transaction
+def _storage_for(channel: str) -> Any:
+    """django-eventstream's storage if this channel's events are stored, else None."""
     from django_eventstream.utils import get_channelmanager, get_storage
 
     storage = get_storage()
-    manager = get_channelmanager()
+    if storage is not None and get_channelmanager().is_channel_reliable(channel):
+        return storage
+    return None
+
+
+def store(events: Sequence[Event]) -> list[Published]:
+    """Append the events of reliable channels to django-eventstream's storage."""
+    from django.db import DatabaseError, transaction
+
     out = []
-    with transaction.atomic():
-        for event in events:
-            if storage is not None and manager.is_channel_reliable(event.channel):
-                stored = storage.append_event(event.channel, event.name, event.data)
-                out.append(Published(event, int(stored.id)))
-            else:
-                out.append(Published(event, None))
+    try:
+        with transaction.atomic():
+            for event in events:
+                storage = _storage_for(event.channel)
+                if storage is not None:
+                    stored = storage.append_event(event.channel, event.name, event.data)
+                    out.append(Published(event, int(stored.id)))
+                else:
+                    out.append(Published(event, None))
+    except DatabaseError as exc:
+        raise PublishError(f"could not store the event(s) in the database: {exc}") from None
     return out
+
+
+def withdraw(published: Sequence[Published]) -> None:
+    """Delete stored events that Pushpin did not take, so no page or replay shows them."""
+    from django.db import DatabaseError
+    from django_eventstream.models import Event as StoredEvent
+
+    for p in published:
+        if p.id is not None:
+            # best effort: the publish already failed, and that is what gets reported
+            with contextlib.suppress(DatabaseError):
+                StoredEvent.objects.filter(channel=p.event.channel, eid=p.id).delete()
+
+
+def preview_frame(event: Event) -> str:
+    """The SSE frame a browser would receive if `event` were published next.
+
+    It carries the id the event would be stored under, so it equals the frame
+    a subscriber receives when nothing else is published on the channel first.
+    """
+    from django.db import DatabaseError
+
+    try:
+        storage = _storage_for(event.channel)
+        next_id = None if storage is None else int(storage.get_current_id(event.channel)) + 1
+    except DatabaseError as exc:
+        raise PublishError(f"could not read the event storage: {exc}") from None
+    return sse_frame(event.name, event.data, None if next_id is None else browser_event_id(event.channel, next_id))
 
 
 class Publisher:
@@ -356,8 +397,14 @@ class Publisher:
         """Post already-stored events to Pushpin; raises PublishError."""
         deadline = time.monotonic() + self.timeout
         items = [export_item(p.event, p.id) for p in published]
+        done = 0
         for batch in batches(items):
-            self.client.post(encode_body(batch), deadline)
+            try:
+                self.client.post(encode_body(batch), deadline)
+            except PublishError as exc:
+                exc.undelivered = published[done:]
+                raise
+            done += len(batch)
 
     def publish(self, events: Sequence[Event]) -> list[Published]:
         """Store and deliver events (already validated with make_event)."""
@@ -365,7 +412,15 @@ class Publisher:
             return []
         self.check_size(events)
         published = store(events)
-        self.deliver(published)
+        try:
+            self.deliver(published)
+        except PublishError as exc:
+            # nothing half-published: what Pushpin did not confirm is not kept
+            withdraw(exc.undelivered)
+            raise
+        except BaseException:
+            withdraw(published)  # interrupted (Ctrl-C) before Pushpin answered
+            raise
         return published
 
     def end_streams(self, user_id: str, marker: str, text: str) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,13 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
         yield s.start()
     finally:
         s.close()
+
+
+@pytest.fixture
+def on_stack(stack: Stack, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The shared stack, with this process's Django publishing to it (its database, its Pushpin)."""
+    # Playwright's sync API (the browser tests) leaves an event loop in this
+    # thread, and Django then refuses database calls from it
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with django_db_blocker.unblock(), stack.in_process():
+        yield stack

@@ -18,6 +18,7 @@ class SSEEvent:
     data: str
     id: str | None
     received_at: float = field(default=0.0, compare=False)
+    raw: bytes = field(default=b"", compare=False, repr=False)  # the frame's bytes as they came
 
 
 class SSEClient:
@@ -48,21 +49,24 @@ class SSEClient:
         event, last_id = "message", None
         data: list[str] = []
         has_data = False
+        frame = bytearray()
         try:
             while True:
                 line_bytes = self.response.readline()
                 if not line_bytes:
                     break
                 self.raw += line_bytes
+                frame += line_bytes
                 line = line_bytes.decode("utf-8").rstrip("\n")
                 if line.endswith("\r"):
                     line = line[:-1]
                 if line == "":
                     if has_data:
-                        item = SSEEvent(event, "\n".join(data), last_id, time.monotonic())
+                        item = SSEEvent(event, "\n".join(data), last_id, time.monotonic(), bytes(frame))
                         self.events.append(item)
                         self.queue.put(item)
                     event, data, has_data = "message", [], False
+                    frame = bytearray()
                     continue
                 if line.startswith(":"):
                     continue

@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -93,7 +95,7 @@ class Stack:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DASHBOARDS_VAR_DIR": str(self.base / "var"),
-            "DATABASE_URL": f"sqlite:///{self.base / 'db.sqlite3'}",
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
             "GRIP_URL": f"http://127.0.0.1:{self.publish_port}?"
             + urlencode({"key": self.sig_key, "verify-iss": "pushpin"}),
             "DASHBOARDS_PUBLIC_URL": self.url("/"),
@@ -103,6 +105,33 @@ class Stack:
         }
         self.env.pop("DASHBOARDS_ALLOW_DIRECT_STREAMING", None)
         self.manage("migrate", "-v", "0", check=True)
+
+    @property
+    def db_path(self) -> Path:
+        return self.base / "db.sqlite3"
+
+    @contextmanager
+    def in_process(self) -> Iterator[Stack]:
+        """Django in the test process talking to this stack: its database, its Pushpin.
+
+        Publishing here then agrees with the stack's web process on event ids,
+        as every publisher must. Needs database access unblocked (the
+        `on_stack` fixture does both).
+        """
+        from django.db import connections
+        from django.db.utils import load_backend
+        from django.test import override_settings
+
+        current = connections["default"]
+        settings_dict = {**current.settings_dict, "NAME": str(self.db_path)}
+        wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+        connections["default"] = wrapper
+        try:
+            with override_settings(GRIP_URL=self.env["GRIP_URL"]):
+                yield self
+        finally:
+            wrapper.close()
+            connections["default"] = current
 
     def _free_offset(self) -> int:
         for _ in range(50):
