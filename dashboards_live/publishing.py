@@ -331,20 +331,20 @@ class Publisher:
                     f"event {event.name!r} encodes to {size} bytes, over Pushpin's publish limit of {PUSHPIN_MAX_BODY}",
                 )
 
-    def deliver(self, published: Sequence[Published]) -> None:
-        """Post already-stored events to Pushpin; raises PublishError."""
-        deadline = time.monotonic() + self.timeout
+    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
+        """Post already-stored events to Pushpin within `timeout` (default: the publisher's); raises PublishError."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         items = [export_item(p.event, p.id) for p in published]
         for batch in batches(items):
             self.client.post(encode_body(batch), deadline)
 
-    def publish(self, events: Sequence[Event]) -> list[Published]:
-        """Store and deliver events (already validated with make_event)."""
+    def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
+        """Store and deliver events (already validated with make_event); `timeout` bounds the delivery."""
         if not events:
             return []
         self.check_size(events)
         published = store(events)
-        self.deliver(published)
+        self.deliver(published, timeout=timeout)
         return published
 
     def ping(self) -> None:

@@ -4,7 +4,7 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -22,9 +22,11 @@ class FakePublisher:
         self.down = False
         self.attempts = 0
         self.timeout = 5.0
+        self.timeouts: list[float | None] = []
 
-    def publish(self, events: Sequence[Event]) -> list[Published]:
+    def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
         self.attempts += 1
+        self.timeouts.append(timeout)
         if self.down:
             raise PublishError("Pushpin is not reachable (test)")
         self.batches.append(list(events))
@@ -60,9 +62,11 @@ def test_backoff_doubles_and_is_capped() -> None:
 def test_iterations_run_each_feed_n_times_and_batch_same_moment_events() -> None:
     pub = FakePublisher()
     feeds = [
-        make_feed(counter(), channel="c", component=Stat("a"), every=0.02, name="a"),
-        make_feed(counter(), channel="c", component=Chart("b"), every=0.02, name="b"),
+        make_feed(counter(), channel="c", component=Stat("a"), every=0.1, name="a"),
+        make_feed(counter(), channel="c", component=Chart("b"), every=0.1, name="b"),
     ]
+    Stat("a").render("warm up the template cache")
+    Chart("b").render([1.0])
     summary = EventLoop(feeds, pub, iterations=3).run()
     assert summary.ticks == 6 and summary.events == 6 and summary.undelivered == 0
     assert [sorted(e.name for e in b) for b in pub.batches] == [["a", "b"]] * 3
@@ -148,3 +152,179 @@ def test_overrun_is_counted() -> None:
 
     summary = EventLoop([make_feed(slow, channel="c", component=Stat("a"), every=0.01)], pub, iterations=2).run()
     assert summary.stats["slow"].overruns == 2
+
+
+class HangingPublisher(FakePublisher):
+    """Accepts the call and does not return for `hang` seconds: Pushpin that never answers."""
+
+    def __init__(self, hang: float) -> None:
+        super().__init__()
+        self.hang = hang
+
+    def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
+        self.timeouts.append(timeout)
+        time.sleep(min(self.hang, timeout) if timeout is not None else self.hang)
+        raise PublishError("no answer (test)")
+
+
+def test_stop_with_a_hanging_pushpin_returns_within_the_flush_bound() -> None:
+    pub = HangingPublisher(hang=5)
+    loop = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=0.05)], pub, stop_flush_timeout=0.5)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.2)  # the first publish now hangs
+    began = time.monotonic()
+    loop.request_stop()
+    thread.join(3)
+    assert not thread.is_alive()
+    assert time.monotonic() - began < 0.8
+
+
+def test_the_final_flush_is_bounded_by_what_is_left_of_the_stop_budget() -> None:
+    pub = FakePublisher()
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=10)],
+        pub,
+        publish_backoff=(5, 5),
+        stop_flush_timeout=1.0,
+    )
+    pub.down = True
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.2)  # first attempt failed; delivery now backs off for 5 s
+    pub.down = False
+    loop.request_stop()
+    thread.join(3)
+    assert len(pub.events) == 1  # the final flush delivered what the backoff held
+    assert pub.timeouts[0] is None  # normal publishes use the publisher's own timeout
+    final = pub.timeouts[-1]
+    assert final is not None and 0.5 < final <= 1.0
+
+
+def test_a_bounded_run_flushes_with_the_publishers_own_timeout() -> None:
+    pub = FakePublisher()
+    summary = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=10)], pub, iterations=1).run()
+    assert summary.events == 1 and not summary.stopped
+    assert set(pub.timeouts) == {None}
+
+
+def test_newer_values_supersede_pending_ones_and_are_counted() -> None:
+    pub = FakePublisher()
+    pub.down = True
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.01, name="a")],
+        pub,
+        publish_backoff=(1, 1),
+        stop_flush_timeout=0.2,
+    )
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.3)
+    loop.request_stop()
+    thread.join(3)
+    stats = loop.stats["a"]
+    assert stats.superseded >= stats.ticks - 2
+    assert loop.pending == 1
+
+
+def test_one_event_pushpin_refuses_does_not_sink_the_rest_of_its_batch() -> None:
+    from dashboards_live.publishing import InvalidEvent
+
+    class Picky(FakePublisher):
+        def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
+            if any(e.name == "big" for e in events):
+                raise InvalidEvent("pushpin-size", "too big (test)")
+            return super().publish(events, timeout=timeout)
+
+    pub = Picky()
+    feeds = [
+        make_feed(counter(), channel="c", component=Stat("big"), every=1, name="big"),
+        make_feed(counter(), channel="c", component=Stat("small"), every=1, name="small"),
+    ]
+    summary = EventLoop(feeds, pub, iterations=1).run()
+    assert [e.name for e in pub.events] == ["small"]
+    assert summary.stats["big"].publish_failures == 1 and summary.undelivered == 0
+
+
+def test_heartbeats_stop_while_a_feed_hangs_the_scheduler() -> None:
+    beats: list[float] = []
+
+    def stuck() -> int:
+        time.sleep(0.5)
+        return 1
+
+    pub = FakePublisher()
+    loop = EventLoop(
+        [make_feed(stuck, channel="c", component=Stat("a"), every=0.05)],
+        pub,
+        iterations=2,
+        on_heartbeat=beats.append,
+    )
+    loop.run()
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    # a watchdog pinged from here would go quiet, so systemd would restart a hung loop
+    assert max(gaps) >= 0.45
+
+
+def test_on_tick_sees_the_due_time_and_the_actual_call_time() -> None:
+    seen: list[tuple[float, float]] = []
+    pub = FakePublisher()
+    EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.02)],
+        pub,
+        iterations=5,
+        on_tick=lambda feed, due, at: seen.append((due, at)),
+    ).run()
+    dues = [d for d, _ in seen]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(dues)] == [0.02] * 4
+    assert all(at >= due for due, at in seen)
+
+
+def test_a_dead_delivery_thread_stops_the_scheduler() -> None:
+    loop = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=0.01)], FakePublisher())
+
+    def die() -> None:
+        return  # delivery ends only after the outbox closes; this one quits early
+
+    loop._deliver_forever = die  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="delivery thread died"):
+        loop.run()
+
+
+def test_a_feed_failure_is_remembered_until_it_recovers() -> None:
+    results: Iterator[int | Exception] = iter([1, RuntimeError("boom"), 3])
+
+    def flaky() -> int:
+        value = next(results)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    pub = FakePublisher()
+    loop = EventLoop([make_feed(flaky, channel="c", component=Stat("a"), every=0.01)], pub, iterations=2)
+    summary = loop.run()
+    assert summary.failed_feeds == {"flaky": "RuntimeError: boom"}
+    loop = EventLoop(
+        [make_feed(flaky, channel="c", component=Stat("a"), every=0.01)], pub, iterations=1, feed_backoff=(0.01, 0.01)
+    )
+    assert loop.run().failed_feeds == {}
+
+
+def test_long_publish_outages_are_logged_less_and_less_often(caplog: pytest.LogCaptureFixture) -> None:
+    pub = FakePublisher()
+    pub.down = True
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.01)],
+        pub,
+        publish_backoff=(0.01, 0.01),
+        stop_flush_timeout=0.1,
+    )
+    thread = threading.Thread(target=loop.run)
+    with caplog.at_level("WARNING", logger="dashboards_live.loop"):
+        thread.start()
+        time.sleep(1.5)
+        loop.request_stop()
+        thread.join(3)
+    failures = [r for r in caplog.records if "publish" in r.getMessage() and "fail" in r.getMessage()]
+    assert pub.attempts > 50  # retried all along
+    assert 2 <= len(failures) <= 4  # first failure, then "still failing" at growing gaps
