@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 
 logger = logging.getLogger("dashboards_live.systemd")
 
+SEND_TIMEOUT = 0.05  # seconds a full socket queue may hold up one message
+
 
 def notify_address(value: str) -> str | None:
     """The socket address for a $NOTIFY_SOCKET value, or None if unusable."""
@@ -67,14 +69,15 @@ class Notifier:
         return self.address is not None
 
     def send(self, *assignments: str) -> bool:
-        """Send one datagram of KEY=VALUE lines; never blocks, never raises."""
+        """Send one datagram of KEY=VALUE lines; never blocks for long, never raises."""
         if self.address is None:
             return False
         message = "\n".join(a.replace("\n", " ") for a in assignments).encode()
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-                self._sock.setblocking(False)
+                # systemd reads at once; a listener that does not must not stall the scheduler
+                self._sock.settimeout(SEND_TIMEOUT)
             self._sock.sendto(message, self.address)
         except OSError as exc:
             if not self._warned:
