@@ -1,15 +1,25 @@
 """The scheduler that runs feeds: used by runeventloop and demo_feed.
 
-Two threads with one job each. The scheduler thread calls feeds on drift-free
-schedules (tick k of a feed is due at start + k x interval), renders their
-components and hands the events to an outbox. The delivery thread takes
-everything in the outbox as one batch and publishes it, so a slow or hanging
-Pushpin never delays a feed. The outbox keeps only the newest event per
-(channel, event): every component event is whole state, so during an outage
-memory stays flat and nothing stale is replayed when Pushpin is back.
+Three threads with one job each, so a slow or hanging Pushpin never delays a feed:
 
-A stop (SIGTERM, SIGINT, or the end of a bounded run) lets the current tick
-finish, then gives delivery one last, bounded attempt at what is pending.
+- the scheduler calls feeds on drift-free schedules (tick k of a feed is due at
+  start + k x interval), renders their components and hands the events to an
+  outbox;
+- the store thread takes everything in the outbox as one batch and stores it
+  (the events get their ids);
+- the post thread posts stored batches to Pushpin in order, retrying a batch
+  with backoff until it goes through.
+
+The store thread works on batch N+1 while batch N is being posted, and waits
+while one stored batch is already queued: during an outage at most two stored
+batches wait (retried with the same ids, so Pushpin sees no gap), and new
+values pile up in the outbox, which keeps only the newest event per (channel,
+event). Every component event is whole state, so memory stays flat and, when
+Pushpin is back, the latest state goes out right behind those two batches.
+
+A stop (SIGTERM, SIGINT) lets the current tick finish, then gives what is
+pending one last attempt within STOP_FLUSH_TIMEOUT; the end of a bounded run
+gives it the publisher's own timeout.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,13 +59,16 @@ def missed_ticks(due: float, interval: float, now: float) -> int:
 
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff for the n-th consecutive failure (1-based), capped."""
-    return float(min(cap, base * 2 ** max(attempt - 1, 0)))
+    # the exponent is bounded: months of failures must not overflow a float
+    return float(min(cap, base * 2.0 ** min(max(attempt - 1, 0), 64)))
 
 
 class Publishes(Protocol):
-    timeout: float  # the publisher's own bound on one publish
+    timeout: float  # the publisher's own bound on one delivery
 
-    def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]: ...
+    def store_events(self, events: Sequence[Event]) -> list[Published]: ...
+
+    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None: ...
 
 
 @dataclass
@@ -142,6 +156,89 @@ class Outbox:
 
 
 @dataclass
+class _Stored:
+    items: list[_Pending]
+    published: list[Published]
+
+
+class Handoff:
+    """Stored batches on their way to the post thread, oldest first."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.queue: deque[_Stored] = deque()
+        self.done = False  # the store thread has finished
+
+    def wait_for_room(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.queue, timeout)
+
+    def put(self, stored: _Stored) -> None:
+        with self.cond:
+            self.queue.append(stored)
+            self.cond.notify_all()
+
+    def get(self, timeout: float) -> _Stored | None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.queue or self.done, timeout)
+            if not self.queue:
+                return None
+            self.cond.notify_all()  # the store thread may be waiting for room
+            return self.queue.popleft()
+
+    def finish(self) -> None:
+        with self.cond:
+            self.done = True
+            self.cond.notify_all()
+
+    def pending(self) -> int:
+        with self.cond:
+            return sum(len(s.items) for s in self.queue)
+
+
+class Trouble:
+    """Consecutive failures of one kind, logged at growing intervals during a long outage."""
+
+    def __init__(self, what: str, monotonic: Callable[[], float]) -> None:
+        self.what = what
+        self.monotonic = monotonic
+        self.in_row = 0
+        self.since = 0.0
+        self.next_log = 0.0
+
+    def failed(self, exc: Exception, pending: int) -> None:
+        now = self.monotonic()
+        self.in_row += 1
+        if self.in_row == 1:
+            self.since = now
+            self.next_log = now + 1.0
+            if isinstance(exc, PublishError):
+                logger.warning("%s failed, retrying (newest event per component kept): %s", self.what, exc)
+            else:
+                logger.error("%s failed, retrying (newest event per component kept)", self.what, exc_info=exc)
+        elif now >= self.next_log:
+            self.next_log = now + min(FAILURE_LOG_CAP, 2 * (now - self.since) + 1.0)
+            logger.warning(
+                "%s still failing after %d attempts over %.0f s (%d event(s) pending): %s",
+                self.what,
+                self.in_row,
+                now - self.since,
+                pending,
+                exc,
+            )
+
+    def recovered(self) -> None:
+        if self.in_row:
+            logger.info(
+                "%s works again after %d failed attempt(s) over %.1f s",
+                self.what,
+                self.in_row,
+                self.monotonic() - self.since,
+            )
+            self.in_row = 0
+
+
+@dataclass
 class LoopSummary:
     elapsed: float
     stats: dict[str, FeedStats]
@@ -204,15 +301,19 @@ class EventLoop:
         self.monotonic = monotonic
         self.sleep = sleep
         self.outbox = Outbox()
+        self.handoff = Handoff()
         self.runs: list[_FeedRun] = [_FeedRun(feed=f, start=0.0, due=0.0) for f in self.feeds]
         self.shutdown = False
         self.stop_requested_at: float | None = None
+        self.finished_at: float | None = None  # when the scheduler stopped
         self.last_error: str | None = None
-        self.publish_errors_in_row = 0
         self.started_at = 0.0
-        self._in_flight: list[_Pending] = []
-        self._failing_since = 0.0
-        self._next_failure_log = 0.0
+        self.store_trouble = Trouble("storing events", monotonic)
+        self.post_trouble = Trouble("publishing", monotonic)
+        self._storing: list[_Pending] = []
+        self._posting: list[_Pending] = []
+        self._given_up: list[_Pending] = []
+        self._stats_lock = threading.Lock()
 
     # -- control -----------------------------------------------------------
     def request_stop(self) -> None:
@@ -227,7 +328,20 @@ class EventLoop:
 
     @property
     def pending(self) -> int:
-        return len(self.outbox) + len(self._in_flight)
+        """Events produced and not yet accepted by Pushpin."""
+        return len(self.outbox) + len(self._storing) + self.handoff.pending() + len(self._posting) + len(self._given_up)
+
+    @property
+    def publish_errors_in_row(self) -> int:
+        return self.post_trouble.in_row + self.store_trouble.in_row
+
+    def deadline(self) -> float | None:
+        """Once the scheduler has stopped: until when delivery may go on."""
+        if self.stop_requested_at is not None:
+            return self.stop_requested_at + self.stop_flush_timeout
+        if self.finished_at is not None:
+            return self.finished_at + self.publisher.timeout
+        return None
 
     # -- the scheduler -----------------------------------------------------
     def run(self) -> LoopSummary:
@@ -236,15 +350,20 @@ class EventLoop:
         for r in self.runs:
             r.start = r.due = start
         end = start + self.duration if self.duration is not None else math.inf
-        delivery = threading.Thread(target=self._deliver_forever, name="delivery", daemon=True)
-        delivery.start()
+        workers = [
+            threading.Thread(target=self._store_forever, name="store", daemon=True),
+            threading.Thread(target=self._post_forever, name="post", daemon=True),
+        ]
+        for worker in workers:
+            worker.start()
         try:
             while not self.shutdown:
                 now = self.monotonic()
                 if self.on_heartbeat:
                     self.on_heartbeat(now)
-                if not delivery.is_alive():
-                    raise RuntimeError("the delivery thread died; see the log above")
+                if not all(w.is_alive() for w in workers):
+                    self.handoff.finish()  # let the other one end too
+                    raise RuntimeError("a delivery thread died; see the log above")
                 active = [r for r in self.runs if self.iterations is None or r.attempts < self.iterations]
                 if not active or now >= end:
                     break
@@ -258,10 +377,11 @@ class EventLoop:
                 if batch:
                     self.outbox.put_many(batch)
         finally:
+            self.finished_at = self.monotonic()
             if self.on_stop:
                 self.on_stop()
             self.outbox.close()
-            self._join(delivery)
+            self._join(workers)
         return LoopSummary(
             elapsed=self.monotonic() - start,
             stats=self.stats,
@@ -270,17 +390,17 @@ class EventLoop:
             stopped=self.stop_requested_at is not None,
         )
 
-    def _join(self, delivery: threading.Thread) -> None:
-        """Wait for the final flush; after a stop request, never past its bound."""
-        natural_end = self.monotonic() + self.publisher.timeout + 0.5
-        while delivery.is_alive():
-            bound = natural_end if self.stop_requested_at is None else self.stop_requested_at + self.stop_flush_timeout
-            remaining = bound - self.monotonic()
+    def _join(self, workers: list[threading.Thread]) -> None:
+        """Wait for the final flush, never past the deadline (which a stop request can bring forward)."""
+        while any(w.is_alive() for w in workers):
+            deadline = self.deadline()
+            remaining = (deadline if deadline is not None else math.inf) + 0.1 - self.monotonic()
             if remaining <= 0:
-                # a publish still hangs; the daemon thread dies with the process
+                # a publish still hangs; the daemon threads die with the process
                 logger.warning("gave up waiting for Pushpin: %d event(s) not delivered", self.pending)
                 return
-            delivery.join(min(remaining, 0.05))
+            for worker in workers:
+                worker.join(min(remaining, 0.05))
 
     def _run_feed(self, run: _FeedRun, now: float) -> list[_Pending]:
         feed = run.feed
@@ -334,7 +454,7 @@ class EventLoop:
             run.due = run.start + k * feed.interval
 
     # -- delivery ----------------------------------------------------------
-    def _deliver_forever(self) -> None:
+    def _store_forever(self) -> None:
         try:
             retry_at = 0.0
             while not self.outbox.closed:
@@ -342,79 +462,94 @@ class EventLoop:
                 if wait > 0:
                     self.outbox.wait_closed(wait)
                     continue
+                # one stored batch waiting is enough; meanwhile the outbox keeps the newest values
+                if not self.handoff.wait_for_room(SLEEP_SLICE):
+                    continue
                 items = self.outbox.take_all(SLEEP_SLICE)
-                if items and not self._deliver(items, timeout=None):
-                    retry_at = self.monotonic() + backoff(self.publish_errors_in_row, *self.publish_backoff)
-            self._final_flush()
+                if items and not self._store(items):
+                    retry_at = self.monotonic() + backoff(self.store_trouble.in_row, *self.publish_backoff)
+            items = self.outbox.take_all(0)  # what the last tick produced
+            deadline = self.deadline()
+            if items and deadline is not None and self.monotonic() < deadline:
+                self._store(items)
         except BaseException:
-            logger.critical("the delivery thread crashed", exc_info=True)
+            logger.critical("the store thread crashed", exc_info=True)
             raise
+        finally:
+            self.handoff.finish()
 
-    def _final_flush(self) -> None:
-        timeout: float | None = None
-        if self.stop_requested_at is not None:
-            timeout = self.stop_requested_at + self.stop_flush_timeout - self.monotonic()
-            if timeout <= 0:
-                return
-        items = self.outbox.take_all(0)
-        if items and not self._deliver(items, timeout=timeout, final=True):
-            logger.warning("%d event(s) not delivered before stopping: %s", len(items), self.last_error)
-
-    def _deliver(self, items: list[_Pending], *, timeout: float | None, final: bool = False) -> bool:
+    def _store(self, items: list[_Pending]) -> bool:
         close_old_connections()
-        self._in_flight = items
+        self._storing = items
         try:
-            self.publisher.publish([p.event for p in items], timeout=timeout)
+            published = self.publisher.store_events([p.event for p in items])
         except InvalidEvent as exc:
-            self._in_flight = []
+            self._storing = []
             if len(items) > 1:
                 # one event Pushpin cannot take must not sink the others with it
-                return all([self._deliver([p], timeout=timeout, final=final) for p in items])
-            items[0].run.stats.publish_failures += 1
+                return all([self._store([p]) for p in items])
+            with self._stats_lock:
+                items[0].run.stats.publish_failures += 1
             logger.error("dropped event %r of feed %s: %s", items[0].event.name, items[0].run.feed.name, exc)
             return True
         except Exception as exc:
-            self._in_flight = []
+            self._storing = []
             self.last_error = str(exc)
-            for p in items:
-                p.run.stats.publish_failures += 1
+            with self._stats_lock:
+                for p in items:
+                    p.run.stats.publish_failures += 1
             self.outbox.put_back(items)
-            self._publish_failed(exc, final=final)
+            self.store_trouble.failed(exc, self.pending)
             return False
-        self._in_flight = []
-        done = self.monotonic()
-        for p in items:
-            p.run.stats.events += 1
-            p.run.stats.last_latency_ms = (done - p.queued_at) * 1000
-        if self.publish_errors_in_row:
-            logger.info(
-                "publishing works again after %d failed attempt(s) over %.1f s",
-                self.publish_errors_in_row,
-                done - self._failing_since,
-            )
-            self.publish_errors_in_row = 0
+        self.handoff.put(_Stored(items, published))
+        self._storing = []
+        self.store_trouble.recovered()
         return True
 
-    def _publish_failed(self, exc: Exception, *, final: bool) -> None:
-        now = self.monotonic()
-        self.publish_errors_in_row += 1
-        if final:
-            return  # the caller reports it once
-        if self.publish_errors_in_row == 1:
-            self._failing_since = now
-            self._next_failure_log = now + 1.0
-            if isinstance(exc, PublishError):
-                logger.warning("publish failed, retrying (newest event per component kept): %s", exc)
-            else:
-                logger.error("publish failed, retrying (newest event per component kept)", exc_info=exc)
-        elif now >= self._next_failure_log:
-            # a long outage says so less and less often, not once per retry
-            gap = min(FAILURE_LOG_CAP, 2 * (now - self._failing_since) + 1.0)
-            self._next_failure_log = now + gap
-            logger.warning(
-                "publish still failing after %d attempts over %.0f s (%d event(s) pending): %s",
-                self.publish_errors_in_row,
-                now - self._failing_since,
-                len(self.outbox),
-                exc,
-            )
+    def _post_forever(self) -> None:
+        try:
+            while True:
+                stored = self.handoff.get(SLEEP_SLICE)
+                if stored is not None:
+                    self._post(stored)
+                elif self.handoff.done:
+                    return
+        except BaseException:
+            logger.critical("the post thread crashed", exc_info=True)
+            raise
+
+    def _post(self, stored: _Stored) -> None:
+        """Post one stored batch, retrying with backoff until it goes through or the deadline passes."""
+        self._posting = stored.items
+        try:
+            while True:
+                deadline = self.deadline()
+                timeout = None if deadline is None else deadline - self.monotonic()
+                if timeout is not None and timeout <= 0:
+                    self._given_up += stored.items  # counted as undelivered
+                    return
+                try:
+                    self.publisher.deliver(stored.published, timeout=timeout)
+                except Exception as exc:
+                    self.last_error = str(exc)
+                    with self._stats_lock:
+                        for p in stored.items:
+                            p.run.stats.publish_failures += 1
+                    self.post_trouble.failed(exc, self.pending)
+                    self._pause(backoff(self.post_trouble.in_row, *self.publish_backoff))
+                    continue
+                done = self.monotonic()
+                with self._stats_lock:
+                    for p in stored.items:
+                        p.run.stats.events += 1
+                        p.run.stats.last_latency_ms = (done - p.queued_at) * 1000
+                self.post_trouble.recovered()
+                return
+        finally:
+            self._posting = []
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep before a retry; a stop cuts it short (one last attempt follows at once)."""
+        until = self.monotonic() + seconds
+        while self.stop_requested_at is None and (now := self.monotonic()) < until:
+            time.sleep(min(until - now, 0.02))

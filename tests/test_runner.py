@@ -21,8 +21,11 @@ from dashboards_live.systemd import Notifier
 class Sink:
     timeout = 1.0
 
-    def publish(self, events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:
+    def store_events(self, events: Sequence[Event]) -> list[Published]:
         return [Published(e, None) for e in events]
+
+    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
+        pass
 
 
 @pytest.fixture
