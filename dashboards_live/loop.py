@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -43,6 +44,7 @@ logger = logging.getLogger("dashboards_live.loop")
 SLEEP_SLICE = 0.1  # longest sleep between checks of the stop flag (and heartbeats)
 STOP_FLUSH_TIMEOUT = 1.5  # after a stop request: SIGTERM to exit stays under 2 s
 FAILURE_LOG_CAP = 60.0  # while publishing keeps failing, say so at most this often
+SWITCH_INTERVAL = 0.0005  # seconds: the most a waking scheduler waits for the GIL
 
 
 def tick_after(start: float, interval: float, now: float) -> int:
@@ -280,7 +282,7 @@ class EventLoop:
         stop_flush_timeout: float = STOP_FLUSH_TIMEOUT,
         on_heartbeat: Callable[[float], None] | None = None,
         on_stop: Callable[[], None] | None = None,
-        on_tick: Callable[[Feed, float, float], None] | None = None,
+        on_tick: Callable[[Feed, float, float, float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -345,17 +347,22 @@ class EventLoop:
 
     # -- the scheduler -----------------------------------------------------
     def run(self) -> LoopSummary:
-        start = self.monotonic()
-        self.started_at = start
-        for r in self.runs:
-            r.start = r.due = start
-        end = start + self.duration if self.duration is not None else math.inf
         workers = [
             threading.Thread(target=self._store_forever, name="store", daemon=True),
             threading.Thread(target=self._post_forever, name="post", daemon=True),
         ]
         for worker in workers:
             worker.start()
+        # A thread that wakes waits for the GIL up to the switch interval (5 ms by
+        # default) while another runs Python code: the scheduler waking for a tick
+        # must not wait that long behind storing or posting.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
+        start = self.monotonic()
+        self.started_at = start
+        for r in self.runs:
+            r.start = r.due = start
+        end = start + self.duration if self.duration is not None else math.inf
         try:
             while not self.shutdown:
                 now = self.monotonic()
@@ -377,6 +384,7 @@ class EventLoop:
                 if batch:
                     self.outbox.put_many(batch)
         finally:
+            sys.setswitchinterval(switch_interval)
             self.finished_at = self.monotonic()
             if self.on_stop:
                 self.on_stop()
@@ -406,7 +414,7 @@ class EventLoop:
         feed = run.feed
         began = self.monotonic()
         if self.on_tick:
-            self.on_tick(feed, run.due, began)
+            self.on_tick(feed, run.due, now, began)  # due, scheduler woke, feed called
         run.stats.skipped += missed_ticks(run.due, feed.interval, now)
         run.attempts += 1
         try:

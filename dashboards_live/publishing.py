@@ -131,24 +131,26 @@ def grip_channel(channel: str) -> str:
 
 
 def export_item(event: Event, stored_id: int | None) -> dict[str, Any]:
-    """A Pushpin publish item, exactly as django-eventstream builds one."""
+    """A Pushpin publish item, exactly as django-eventstream builds one.
+
+    Built as the dict that pubcontrol's Item(HttpStreamFormat(...)).export()
+    returns for text content (a test holds the two equal): a third of the cost
+    per event, which counts at thousands of events a second.
+    """
     from django_eventstream.utils import sse_encode_event
-    from gripcontrol import HttpStreamFormat
-    from pubcontrol import Item
 
     if stored_id is None:
         content = sse_encode_event(event.name, event.data)
-        fmt = HttpStreamFormat(content)
-        item = Item(fmt)
-    else:
-        # "%I" is filled in per subscriber by Pushpin's build-id filter, hence
-        # the escaping of "%" in the data (undone by the same filter)
-        content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
-        fmt = HttpStreamFormat(content, content_filters=["build-id"])
-        item = Item(fmt, id=str(stored_id), prev_id=str(stored_id - 1))
-    exported: dict[str, Any] = item.export()
-    exported["channel"] = grip_channel(event.channel)
-    return exported
+        return {"http-stream": {"content": content}, "channel": grip_channel(event.channel)}
+    # "%I" is filled in per subscriber by Pushpin's build-id filter, hence
+    # the escaping of "%" in the data (undone by the same filter)
+    content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
+    return {
+        "id": str(stored_id),
+        "prev-id": str(stored_id - 1),
+        "http-stream": {"content-filters": ["build-id"], "content": content},
+        "channel": grip_channel(event.channel),
+    }
 
 
 def encode_body(items: Sequence[dict[str, Any]]) -> bytes:

@@ -5,8 +5,9 @@ queries per event (counter get-or-create, a locked re-read, the insert, the
 counter update, a savepoint, and a trim query that runs on every append): about
 1 ms an event on SQLite, which caps a publisher near 1,000 events a second. For
 that storage, `append_events` writes the same rows into the same tables with a
-handful of queries per channel per batch (counter, bulk insert, counter update)
-and trims expired events once a minute instead of on every append. Readers
+handful of queries per channel per batch (counter, one executemany insert,
+counter update) and trims expired events once a minute instead of on every
+append. Readers
 (the events view, Last-Event-ID replay) cannot tell the difference. Any other
 storage gets its own append_event, one event at a time.
 """
@@ -18,9 +19,14 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dashboards_live.publishing import Event, Published
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+INSERT_FIELDS = ("channel", "type", "data", "eid", "created")
 TRIM_EVERY = 60.0  # seconds between trims of expired events (django-eventstream trims on every append)
 
 _trim_lock = threading.Lock()
@@ -54,6 +60,7 @@ def append_events(events: Sequence[Event]) -> list[Published]:
 def _append_to_channel(channel: str, events: Sequence[Event]) -> int:
     """Insert the events with consecutive ids; returns the first id. Call inside a transaction."""
     from django.core.serializers.json import DjangoJSONEncoder
+    from django.db import connections, router
     from django.utils import timezone
     from django_eventstream.models import Event as Row
     from django_eventstream.models import EventCounter
@@ -61,18 +68,29 @@ def _append_to_channel(channel: str, events: Sequence[Event]) -> int:
     EventCounter.objects.get_or_create(name=channel)
     # the row lock serialises us with every other publisher of this channel (send_event included)
     counter = EventCounter.objects.select_for_update().get(name=channel)
-    rows = []
+    first = counter.value + 1
+    connection = connections[router.db_for_write(Row)]
+    created = Row._meta.get_field("created").get_db_prep_save(timezone.now(), connection)
+    rows = [
+        (channel, e.name, json.dumps(e.data, cls=DjangoJSONEncoder), first + i, created) for i, e in enumerate(events)
+    ]
     if counter.value == 0:
         # as django-eventstream does: a placeholder with id 0 lets readers query from 0
-        rows.append(Row(channel=channel))
-    first = counter.value + 1
-    rows += [
-        Row(channel=channel, type=e.name, data=json.dumps(e.data, cls=DjangoJSONEncoder), eid=first + i)
-        for i, e in enumerate(events)
-    ]
-    Row.objects.bulk_create(rows)
+        rows.insert(0, (channel, "", "", 0, created))
+    # one executemany instead of the ORM's bulk_create: a third of the cost per event, measured
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(connection), rows)
     EventCounter.objects.filter(pk=counter.pk).update(value=counter.value + len(events), updated=timezone.now())
     return int(first)
+
+
+def _insert_sql(connection: BaseDatabaseWrapper) -> str:
+    from django_eventstream.models import Event as Row
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Row._meta.get_field(name).column) for name in INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(INSERT_FIELDS))
+    return f"INSERT INTO {quote(Row._meta.db_table)} ({columns}) VALUES ({values})"
 
 
 def _append_one_by_one(events: Sequence[Event]) -> list[Published]:
