@@ -29,6 +29,7 @@ def stamped(name: str) -> Callable[[], dict[str, str]]:
 t_fast = feed(channel=CHANNEL, component=Stat("fast"), every=0.1)(stamped("t_fast"))
 t_medium = feed(channel=CHANNEL, component=Stat("medium"), every=0.25)(stamped("t_medium"))
 t_slow = feed(channel=CHANNEL, component=Stat("slow"), every=0.5)(stamped("t_slow"))
+t_rapid = feed(channel=CHANNEL, component=Stat("rapid"), every=0.02)(stamped("t_rapid"))
 
 
 @feed(channel=CHANNEL, component=Stat("broken"), every=0.1)

@@ -95,6 +95,17 @@ def test_feeds_arrive_at_their_rates_and_a_raising_feed_delays_none(stack: Stack
     assert re.search(r'dashboards_feed_failures_total\{[^}]*feed="t_broken"\} [1-9]', scraped)
 
 
+def test_fifty_publishes_a_second_arrive_as_they_go_not_when_publishing_pauses(stack: Stack, client: SSEClient) -> None:
+    # Pushpin's message rate limiter, when configured, holds deliveries back while
+    # publishes keep coming faster than every 25 ms: the shipped config turns it off
+    result = stack.manage("runeventloop", "t_rapid", "--duration", "1.5", "--status-every", "0", env=FEEDS)
+    assert result.returncode == 0, result.stderr
+    client.wait_for(lambda ev: len(client.named("rapid")) >= 70, 5)
+    delays = [e.received_at - tick(e)[1] for e in client.named("rapid")]
+    assert len(delays) >= 70
+    assert statistics.median(delays) < 0.1, statistics.median(delays)
+
+
 def test_sigterm_exits_0_within_2_s_and_the_last_events_arrive(stack: Stack, client: SSEClient) -> None:
     proc = stack.spawn("runeventloop", "t_fast", "t_slow", "--status-every", "0", env=FEEDS)
     client.wait_for(lambda ev: len(client.named("fast")) >= 5, 10)
