@@ -1,21 +1,22 @@
 """The scheduler that runs feeds: used by runeventloop and demo_feed.
 
-Three threads with one job each, so a slow or hanging Pushpin never delays a feed:
+Two threads with one job each, so a slow or hanging Pushpin never delays a feed:
 
 - the scheduler calls feeds on drift-free schedules (tick k of a feed is due at
   start + k x interval), renders their components and hands the events to an
   outbox;
-- the store thread takes everything in the outbox as one batch and stores it
-  (the events get their ids);
-- the post thread posts stored batches to Pushpin in order, retrying a batch
-  with backoff until it goes through.
+- the delivery thread takes everything in the outbox as one batch, stores it
+  (the events get their ids) and posts it to Pushpin, MAX_EVENTS_PER_POST
+  events per request, retrying each request with backoff until it goes through.
 
-The store thread works on batch N+1 while batch N is being posted, and waits
-while one stored batch is already queued: during an outage at most two stored
-batches wait (retried with the same ids, so Pushpin sees no gap), and new
-values pile up in the outbox, which keeps only the newest event per (channel,
-event). Every component event is whole state, so memory stays flat and, when
-Pushpin is back, the latest state goes out right behind those two batches.
+A stored batch is posted before the next one is stored. Pushpin checks each
+listener's ids against every item's previous id and, on a mismatch, sends the
+listener back to Django, which replays from storage: events stored well ahead
+of their posting would make every such recovery overshoot and trigger the
+next. So during an outage one stored batch waits (retried with the same ids),
+and new values pile up in the outbox, which keeps only the newest event per
+(channel, event). Every component event is whole state, so memory stays flat
+and, when Pushpin is back, the latest state goes out right behind that batch.
 
 A stop (SIGTERM, SIGINT) lets the current tick finish, then gives what is
 pending one last attempt within STOP_FLUSH_TIMEOUT; the end of a bounded run
@@ -29,7 +30,6 @@ import math
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +45,10 @@ SLEEP_SLICE = 0.1  # longest sleep between checks of the stop flag (and heartbea
 STOP_FLUSH_TIMEOUT = 1.5  # after a stop request: SIGTERM to exit stays under 2 s
 FAILURE_LOG_CAP = 60.0  # while publishing keeps failing, say so at most this often
 SWITCH_INTERVAL = 0.0005  # seconds: the most a waking scheduler waits for the GIL
+# Pushpin queues at most 100 items per listener (PUBLISH_QUEUE_MAX in its handler)
+# and drops the rest, which sends every listener back to Django to recover: a
+# publish request carries at most half that, so the queues drain between requests.
+MAX_EVENTS_PER_POST = 50
 
 
 def tick_after(start: float, interval: float, now: float) -> int:
@@ -157,47 +161,6 @@ class Outbox:
             return len(self.pending)
 
 
-@dataclass
-class _Stored:
-    items: list[_Pending]
-    published: list[Published]
-
-
-class Handoff:
-    """Stored batches on their way to the post thread, oldest first."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.queue: deque[_Stored] = deque()
-        self.done = False  # the store thread has finished
-
-    def wait_for_room(self, timeout: float) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: not self.queue, timeout)
-
-    def put(self, stored: _Stored) -> None:
-        with self.cond:
-            self.queue.append(stored)
-            self.cond.notify_all()
-
-    def get(self, timeout: float) -> _Stored | None:
-        with self.cond:
-            self.cond.wait_for(lambda: self.queue or self.done, timeout)
-            if not self.queue:
-                return None
-            self.cond.notify_all()  # the store thread may be waiting for room
-            return self.queue.popleft()
-
-    def finish(self) -> None:
-        with self.cond:
-            self.done = True
-            self.cond.notify_all()
-
-    def pending(self) -> int:
-        with self.cond:
-            return sum(len(s.items) for s in self.queue)
-
-
 class Trouble:
     """Consecutive failures of one kind, logged at growing intervals during a long outage."""
 
@@ -303,7 +266,6 @@ class EventLoop:
         self.monotonic = monotonic
         self.sleep = sleep
         self.outbox = Outbox()
-        self.handoff = Handoff()
         self.runs: list[_FeedRun] = [_FeedRun(feed=f, start=0.0, due=0.0) for f in self.feeds]
         self.shutdown = False
         self.stop_requested_at: float | None = None
@@ -331,7 +293,7 @@ class EventLoop:
     @property
     def pending(self) -> int:
         """Events produced and not yet accepted by Pushpin."""
-        return len(self.outbox) + len(self._storing) + self.handoff.pending() + len(self._posting) + len(self._given_up)
+        return len(self.outbox) + len(self._storing) + len(self._posting) + len(self._given_up)
 
     @property
     def publish_errors_in_row(self) -> int:
@@ -347,12 +309,8 @@ class EventLoop:
 
     # -- the scheduler -----------------------------------------------------
     def run(self) -> LoopSummary:
-        workers = [
-            threading.Thread(target=self._store_forever, name="store", daemon=True),
-            threading.Thread(target=self._post_forever, name="post", daemon=True),
-        ]
-        for worker in workers:
-            worker.start()
+        delivery = threading.Thread(target=self._deliver_forever, name="delivery", daemon=True)
+        delivery.start()
         # A thread that wakes waits for the GIL up to the switch interval (5 ms by
         # default) while another runs Python code: the scheduler waking for a tick
         # must not wait that long behind storing or posting.
@@ -368,9 +326,8 @@ class EventLoop:
                 now = self.monotonic()
                 if self.on_heartbeat:
                     self.on_heartbeat(now)
-                if not all(w.is_alive() for w in workers):
-                    self.handoff.finish()  # let the other one end too
-                    raise RuntimeError("a delivery thread died; see the log above")
+                if not delivery.is_alive():
+                    raise RuntimeError("the delivery thread died; see the log above")
                 active = [r for r in self.runs if self.iterations is None or r.attempts < self.iterations]
                 if not active or now >= end:
                     break
@@ -389,7 +346,7 @@ class EventLoop:
             if self.on_stop:
                 self.on_stop()
             self.outbox.close()
-            self._join(workers)
+            self._join(delivery)
         return LoopSummary(
             elapsed=self.monotonic() - start,
             stats=self.stats,
@@ -398,17 +355,16 @@ class EventLoop:
             stopped=self.stop_requested_at is not None,
         )
 
-    def _join(self, workers: list[threading.Thread]) -> None:
+    def _join(self, delivery: threading.Thread) -> None:
         """Wait for the final flush, never past the deadline (which a stop request can bring forward)."""
-        while any(w.is_alive() for w in workers):
+        while delivery.is_alive():
             deadline = self.deadline()
             remaining = (deadline if deadline is not None else math.inf) + 0.1 - self.monotonic()
             if remaining <= 0:
-                # a publish still hangs; the daemon threads die with the process
+                # a publish still hangs; the daemon thread dies with the process
                 logger.warning("gave up waiting for Pushpin: %d event(s) not delivered", self.pending)
                 return
-            for worker in workers:
-                worker.join(min(remaining, 0.05))
+            delivery.join(min(remaining, 0.05))
 
     def _run_feed(self, run: _FeedRun, now: float) -> list[_Pending]:
         feed = run.feed
@@ -462,7 +418,7 @@ class EventLoop:
             run.due = run.start + k * feed.interval
 
     # -- delivery ----------------------------------------------------------
-    def _store_forever(self) -> None:
+    def _deliver_forever(self) -> None:
         try:
             retry_at = 0.0
             while not self.outbox.closed:
@@ -470,23 +426,27 @@ class EventLoop:
                 if wait > 0:
                     self.outbox.wait_closed(wait)
                     continue
-                # one stored batch waiting is enough; meanwhile the outbox keeps the newest values
-                if not self.handoff.wait_for_room(SLEEP_SLICE):
-                    continue
                 items = self.outbox.take_all(SLEEP_SLICE)
-                if items and not self._store(items):
+                if items and not self._deliver(items):
                     retry_at = self.monotonic() + backoff(self.store_trouble.in_row, *self.publish_backoff)
             items = self.outbox.take_all(0)  # what the last tick produced
             deadline = self.deadline()
             if items and deadline is not None and self.monotonic() < deadline:
-                self._store(items)
+                self._deliver(items)
         except BaseException:
-            logger.critical("the store thread crashed", exc_info=True)
+            logger.critical("the delivery thread crashed", exc_info=True)
             raise
-        finally:
-            self.handoff.finish()
 
-    def _store(self, items: list[_Pending]) -> bool:
+    def _deliver(self, items: list[_Pending]) -> bool:
+        """Store the batch, then post it; False when storing failed (the items went back to the outbox)."""
+        stored = self._store(items)
+        if stored is None:
+            return False
+        for kept, published in stored:
+            self._post(kept, published)
+        return True
+
+    def _store(self, items: list[_Pending]) -> list[tuple[list[_Pending], list[Published]]] | None:
         close_old_connections()
         self._storing = items
         try:
@@ -495,11 +455,12 @@ class EventLoop:
             self._storing = []
             if len(items) > 1:
                 # one event Pushpin cannot take must not sink the others with it
-                return all([self._store([p]) for p in items])
+                parts = [self._store([p]) for p in items]
+                return [part for result in parts if result for part in result]
             with self._stats_lock:
                 items[0].run.stats.publish_failures += 1
             logger.error("dropped event %r of feed %s: %s", items[0].event.name, items[0].run.feed.name, exc)
-            return True
+            return []
         except Exception as exc:
             self._storing = []
             self.last_error = str(exc)
@@ -508,53 +469,48 @@ class EventLoop:
                     p.run.stats.publish_failures += 1
             self.outbox.put_back(items)
             self.store_trouble.failed(exc, self.pending)
-            return False
-        self.handoff.put(_Stored(items, published))
+            return None
         self._storing = []
         self.store_trouble.recovered()
-        return True
+        return [(items, published)]
 
-    def _post_forever(self) -> None:
+    def _post(self, items: list[_Pending], published: list[Published]) -> None:
+        """Post a stored batch in order, a chunk at a time; each chunk is retried until it goes through."""
+        self._posting = items
         try:
-            while True:
-                stored = self.handoff.get(SLEEP_SLICE)
-                if stored is not None:
-                    self._post(stored)
-                elif self.handoff.done:
+            for start in range(0, len(items), MAX_EVENTS_PER_POST):
+                end = start + MAX_EVENTS_PER_POST
+                if not self._post_chunk(items[start:end], published[start:end]):
+                    self._given_up += items[start:]  # the deadline passed: counted as undelivered
                     return
-        except BaseException:
-            logger.critical("the post thread crashed", exc_info=True)
-            raise
-
-    def _post(self, stored: _Stored) -> None:
-        """Post one stored batch, retrying with backoff until it goes through or the deadline passes."""
-        self._posting = stored.items
-        try:
-            while True:
-                deadline = self.deadline()
-                timeout = None if deadline is None else deadline - self.monotonic()
-                if timeout is not None and timeout <= 0:
-                    self._given_up += stored.items  # counted as undelivered
-                    return
-                try:
-                    self.publisher.deliver(stored.published, timeout=timeout)
-                except Exception as exc:
-                    self.last_error = str(exc)
-                    with self._stats_lock:
-                        for p in stored.items:
-                            p.run.stats.publish_failures += 1
-                    self.post_trouble.failed(exc, self.pending)
-                    self._pause(backoff(self.post_trouble.in_row, *self.publish_backoff))
-                    continue
-                done = self.monotonic()
-                with self._stats_lock:
-                    for p in stored.items:
-                        p.run.stats.events += 1
-                        p.run.stats.last_latency_ms = (done - p.queued_at) * 1000
-                self.post_trouble.recovered()
-                return
+                self._posting = items[end:]
         finally:
             self._posting = []
+
+    def _post_chunk(self, items: list[_Pending], published: list[Published]) -> bool:
+        """Deliver with backoff until Pushpin accepts (True) or the deadline passes (False)."""
+        while True:
+            deadline = self.deadline()
+            timeout = None if deadline is None else deadline - self.monotonic()
+            if timeout is not None and timeout <= 0:
+                return False
+            try:
+                self.publisher.deliver(published, timeout=timeout)
+            except Exception as exc:
+                self.last_error = str(exc)
+                with self._stats_lock:
+                    for p in items:
+                        p.run.stats.publish_failures += 1
+                self.post_trouble.failed(exc, self.pending)
+                self._pause(backoff(self.post_trouble.in_row, *self.publish_backoff))
+                continue
+            done = self.monotonic()
+            with self._stats_lock:
+                for p in items:
+                    p.run.stats.events += 1
+                    p.run.stats.last_latency_ms = (done - p.queued_at) * 1000
+            self.post_trouble.recovered()
+            return True
 
     def _pause(self, seconds: float) -> None:
         """Sleep before a retry; a stop cuts it short (one last attempt follows at once)."""
