@@ -42,12 +42,17 @@ def summary_line(stats: Mapping[str, FeedStats], pending: int, elapsed: float) -
 
 
 def live_line(stats: Mapping[str, FeedStats], pending: int, elapsed: float, width: int) -> str:
-    """A compact line for a terminal, cut to its width."""
-    feeds = "  ".join(
-        f"{name} {s.ticks}t {s.events}e {s.failures}f {s.skipped}s {_ms(s.last_latency_ms)}"
-        for name, s in stats.items()
+    """A compact line for a terminal, cut to its width: per feed ticks/events/failures/skipped, latency."""
+    values = list(stats.values())
+    head = (
+        f"[{elapsed:6.0f}s] ticks {sum(s.ticks for s in values)} events {sum(s.events for s in values)} "
+        f"fail {sum(s.failures + s.publish_failures for s in values)} skip {sum(s.skipped for s in values)} "
+        f"pending {pending}"
     )
-    line = f"[{elapsed:7.1f}s] {totals(stats, pending)} | {feeds}"
+    feeds = " | ".join(
+        f"{name} {s.ticks}/{s.events}/{s.failures}/{s.skipped} {_ms(s.last_latency_ms)}" for name, s in stats.items()
+    )
+    line = f"{head} | {feeds}"
     return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 

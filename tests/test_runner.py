@@ -103,7 +103,7 @@ def test_on_a_terminal_a_live_line_is_redrawn_instead() -> None:
     reporter(1.0)
     reporter(2.0)
     assert out.getvalue().count(CLEAR_LINE) == 2
-    assert "1 feed, 0 ticks" in live.text
+    assert "ticks 0 events 0" in live.text and "| a 0/0/0/0 -" in live.text
 
 
 @pytest.mark.parametrize(
