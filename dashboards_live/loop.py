@@ -337,7 +337,11 @@ class EventLoop:
                     continue
                 # feeds are user code that may use the database for months on end
                 close_old_connections()
-                batch = [p for r in active if r.due <= now for p in self._run_feed(r, now)]
+                # every due feed gives its value first, then all are rendered: a value
+                # is taken at its due time, not after the rendering of the feeds before it
+                due = [r for r in active if r.due <= now]
+                sampled = [(r, self._sample(r, now)) for r in due]
+                batch = [p for r, taken in sampled if taken is not None for p in self._render(r, *taken, now)]
                 if batch:
                     self.outbox.put_many(batch)
         finally:
@@ -366,7 +370,8 @@ class EventLoop:
                 return
             delivery.join(min(remaining, 0.05))
 
-    def _run_feed(self, run: _FeedRun, now: float) -> list[_Pending]:
+    def _sample(self, run: _FeedRun, now: float) -> tuple[Any, float] | None:
+        """Call the feed: (its value, seconds the call took), or None if it raised."""
         feed = run.feed
         began = self.monotonic()
         if self.on_tick:
@@ -375,12 +380,22 @@ class EventLoop:
         run.attempts += 1
         try:
             value = feed.produce()
+        except Exception as exc:
+            self._feed_failed(run, exc, now)
+            return None
+        return value, self.monotonic() - began
+
+    def _render(self, run: _FeedRun, value: Any, produce_took: float, now: float) -> list[_Pending]:
+        """The component's next state and its event; a value it cannot render counts as a failure."""
+        feed = run.feed
+        began = self.monotonic()
+        try:
             state = feed.component.next_state(run.state, value)
             event = make_event(feed.channel, feed.event, feed.component.render(state))
         except Exception as exc:
             self._feed_failed(run, exc, now)
             return []
-        took = self.monotonic() - began
+        took = produce_took + self.monotonic() - began
         if took > feed.interval:
             run.stats.overruns += 1
             logger.warning("feed %s took %.3f s, longer than its %.3f s interval", feed.name, took, feed.interval)

@@ -354,3 +354,25 @@ def test_a_big_batch_is_posted_in_chunks_and_a_failed_chunk_alone_is_retried() -
     # every event once, in order: the first chunk was not posted again after the second failed
     assert [e.name for e in pub.events] == [f"k{i}" for i in range(n)]
     assert summary.events == n and summary.undelivered == 0
+
+
+def test_due_feeds_give_their_values_before_any_is_rendered() -> None:
+    calls: list[tuple[str, float]] = []
+
+    class SlowStat(Stat):
+        def render(self, state: object) -> str:
+            time.sleep(0.02)  # a heavy component
+            return super().render(state)
+
+    def recorded(name: str):
+        def produce() -> int:
+            calls.append((name, time.monotonic()))
+            return 1
+
+        produce.__name__ = name
+        return produce
+
+    feeds = [make_feed(recorded(f"f{i}"), channel="c", component=SlowStat(f"k{i}"), every=1) for i in range(5)]
+    EventLoop(feeds, FakePublisher(), iterations=1).run()
+    # five renders of 20 ms each: a loop that rendered as it went would call the last feed 80 ms late
+    assert calls[-1][1] - calls[0][1] < 0.01
