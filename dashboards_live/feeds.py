@@ -42,6 +42,10 @@ class Feed:
         return replace(self, **changes)
 
 
+class FeedError(ValueError):
+    """A feed declaration that cannot be used (bad interval, duplicate name, missing module)."""
+
+
 class UnknownFeed(LookupError):
     def __init__(self, names: list[str], known: list[str]) -> None:
         super().__init__(f"unknown feed(s): {', '.join(names)}. Known feeds: {', '.join(known) or '(none)'}")
@@ -56,7 +60,7 @@ class FeedRegistry:
     def add(self, item: Feed) -> Feed:
         existing = self._feeds.get(item.name)
         if existing is not None and existing.produce is not item.produce:
-            raise ValueError(f"a feed named {item.name!r} is already registered")
+            raise FeedError(f"a feed named {item.name!r} is already registered")
         self._feeds[item.name] = item
         return item
 
@@ -80,7 +84,7 @@ def make_feed(
     produce: Callable[[], Any], *, channel: str, component: Component, every: float, name: str | None = None
 ) -> Feed:
     if not (isinstance(every, int | float) and math.isfinite(every) and every > 0):
-        raise ValueError(f"feed interval must be a positive number of seconds, not {every!r}")
+        raise FeedError(f"feed interval must be a positive number of seconds, not {every!r}")
     return Feed(
         name=name or str(getattr(produce, "__name__", "feed")),
         channel=validate_channel(channel),
@@ -106,5 +110,21 @@ def autodiscover() -> FeedRegistry:
 
     autodiscover_modules("feeds")
     for path in settings.DASHBOARDS_FEED_MODULES:
-        importlib.import_module(path)
+        try:
+            importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (path == exc.name or path.startswith(exc.name + ".")):
+                raise  # the module exists but imports something missing: its traceback says what
+            raise FeedError(f"DASHBOARDS_FEED_MODULES names {path!r}, which is not an importable module") from None
     return registry
+
+
+def table(feeds: Iterable[Feed]) -> str:
+    """Name, channel, event and interval of each feed, in aligned columns."""
+    rows = [("FEED", "CHANNEL", "EVENT", "EVERY")]
+    rows += [(f.name, f.channel, f.event, f"{f.interval:g}s") for f in feeds]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{name:<{widths[0]}}  {channel:<{widths[1]}}  {event:<{widths[2]}}  {every}".rstrip()
+        for name, channel, event, every in rows
+    )

@@ -1,22 +1,154 @@
-"""django-eventstream's DjangoModelStorage, with the per-connect query made cheap.
+"""Storing events in django-eventstream's storage, a batch at a time.
 
-Every SSE connect asks for the channel's current event id (so Pushpin can tell
-whether a subscriber missed anything). The ORM spends most of that request's
-database time building the query; one indexed lookup by name in plain SQL gives
-the same answer at a fraction of the cost, on every database Django supports.
+django-eventstream's DjangoModelStorage.append_event costs five to seven
+queries per event (counter get-or-create, a locked re-read, the insert, the
+counter update, a savepoint, and a trim query that runs on every append): about
+1 ms an event on SQLite, which caps a publisher near 1,000 events a second. For
+that storage, `append_events` writes the same rows into the same tables with a
+handful of queries per channel per batch (counter, one executemany insert,
+counter update) and trims expired events once a minute instead of on every
+append. Readers
+(the events view, Last-Event-ID replay) cannot tell the difference. Any other
+storage gets its own append_event, one event at a time.
 """
 
 from __future__ import annotations
 
-from django.db import connections, router
-from django_eventstream.models import EventCounter
+import datetime
+import json
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django_eventstream.storage import DjangoModelStorage
+
+from dashboards_live.publishing import Event, Published
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+INSERT_FIELDS = ("channel", "type", "data", "eid", "created")
+TRIM_EVERY = 60.0  # seconds between trims of expired events (django-eventstream trims on every append)
+
+_trim_lock = threading.Lock()
+_next_trim = 0.0
+
+
+def append_events(events: Sequence[Event]) -> list[Published]:
+    """Append the events of reliable channels, in order, in one transaction."""
+    from django.db import transaction
+    from django_eventstream.storage import DjangoModelStorage
+    from django_eventstream.utils import get_channelmanager, get_storage
+
+    storage = get_storage()
+    manager = get_channelmanager()
+    reliable = storage is not None and all(manager.is_channel_reliable(c) for c in {e.channel for e in events})
+    if not reliable or not isinstance(storage, DjangoModelStorage):
+        return _append_one_by_one(events)
+    by_channel: dict[str, list[int]] = {}
+    for index, event in enumerate(events):
+        by_channel.setdefault(event.channel, []).append(index)
+    ids: list[int] = [0] * len(events)
+    with transaction.atomic():
+        for channel, indexes in by_channel.items():
+            first = _append_to_channel(channel, [events[i] for i in indexes])
+            for offset, index in enumerate(indexes):
+                ids[index] = first + offset
+    maybe_trim()
+    return [Published(event, event_id) for event, event_id in zip(events, ids, strict=True)]
+
+
+def _append_to_channel(channel: str, events: Sequence[Event]) -> int:
+    """Insert the events with consecutive ids; returns the first id. Call inside a transaction."""
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.db import connections, router
+    from django.utils import timezone
+    from django_eventstream.models import Event as Row
+    from django_eventstream.models import EventCounter
+
+    EventCounter.objects.get_or_create(name=channel)
+    # the row lock serialises us with every other publisher of this channel (send_event included)
+    counter = EventCounter.objects.select_for_update().get(name=channel)
+    first = counter.value + 1
+    connection = connections[router.db_for_write(Row)]
+    created = Row._meta.get_field("created").get_db_prep_save(timezone.now(), connection)
+    rows = [
+        (channel, e.name, json.dumps(e.data, cls=DjangoJSONEncoder), first + i, created) for i, e in enumerate(events)
+    ]
+    if counter.value == 0:
+        # as django-eventstream does: a placeholder with id 0 lets readers query from 0
+        rows.insert(0, (channel, "", "", 0, created))
+    # one executemany instead of the ORM's bulk_create: a third of the cost per event, measured
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(connection), rows)
+    EventCounter.objects.filter(pk=counter.pk).update(value=counter.value + len(events), updated=timezone.now())
+    return int(first)
+
+
+def _insert_sql(connection: BaseDatabaseWrapper) -> str:
+    from django_eventstream.models import Event as Row
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Row._meta.get_field(name).column) for name in INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(INSERT_FIELDS))
+    return f"INSERT INTO {quote(Row._meta.db_table)} ({columns}) VALUES ({values})"
+
+
+def _append_one_by_one(events: Sequence[Event]) -> list[Published]:
+    from django.db import transaction
+    from django_eventstream.utils import get_channelmanager, get_storage
+
+    storage = get_storage()
+    manager = get_channelmanager()
+    out = []
+    with transaction.atomic():
+        for event in events:
+            if storage is not None and manager.is_channel_reliable(event.channel):
+                stored = storage.append_event(event.channel, event.name, event.data)
+                out.append(Published(event, int(stored.id)))
+            else:
+                out.append(Published(event, None))
+    return out
+
+
+def maybe_trim(now: float | None = None) -> bool:
+    """Delete events older than django-eventstream's EVENT_TIMEOUT, at most once per TRIM_EVERY."""
+    global _next_trim
+    now = time.monotonic() if now is None else now
+    with _trim_lock:
+        if now < _next_trim:
+            return False
+        _next_trim = now + TRIM_EVERY
+    trim()
+    return True
+
+
+def trim() -> int:
+    from django.utils import timezone
+    from django_eventstream.models import Event as Row
+    from django_eventstream.storage import EVENT_TIMEOUT
+
+    cutoff = timezone.now() - datetime.timedelta(minutes=EVENT_TIMEOUT)
+    deleted, _ = Row.objects.filter(created__lt=cutoff).delete()
+    return int(deleted)
 
 
 class Storage(DjangoModelStorage):  # type: ignore[misc]
+    """DjangoModelStorage with the per-connect query made cheap.
+
+    Every SSE connect asks for the channel's current event id (so Pushpin can
+    tell whether a subscriber missed anything). The ORM spends most of that
+    request's database time building the query; one indexed lookup by name in
+    plain SQL gives the same answer at a fraction of the cost. Appends go
+    through append_events above, which recognises this class as the model storage.
+    """
+
     def get_current_id(self, channel: str) -> int:
-        alias = router.db_for_read(EventCounter)
-        connection = connections[alias]
+        from django.db import connections, router
+        from django_eventstream.models import EventCounter
+
+        connection = connections[router.db_for_read(EventCounter)]
         table = connection.ops.quote_name(EventCounter._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT value FROM {table} WHERE name = %s", [channel])

@@ -4,7 +4,7 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -15,20 +15,24 @@ from dashboards_live.publishing import Event, Published, PublishError
 
 
 class FakePublisher:
-    """Records batches; fails while `down` is set (a unit-test stand-in for Pushpin)."""
+    """Records delivered batches; fails while `down` is set (a unit-test stand-in for Pushpin)."""
 
     def __init__(self) -> None:
         self.batches: list[list[Event]] = []
         self.down = False
         self.attempts = 0
         self.timeout = 5.0
+        self.timeouts: list[float | None] = []
 
-    def publish(self, events: Sequence[Event]) -> list[Published]:
+    def store_events(self, events: Sequence[Event]) -> list[Published]:
+        return [Published(e, None) for e in events]
+
+    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
         self.attempts += 1
+        self.timeouts.append(timeout)
         if self.down:
             raise PublishError("Pushpin is not reachable (test)")
-        self.batches.append(list(events))
-        return [Published(e, None) for e in events]
+        self.batches.append([p.event for p in published])
 
     @property
     def events(self) -> list[Event]:
@@ -55,14 +59,17 @@ def test_missed_ticks_counts_whole_intervals() -> None:
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n, 0.5, 3.0) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert backoff(10**7, 0.1, 1.0) == 1.0  # a months-long outage
 
 
 def test_iterations_run_each_feed_n_times_and_batch_same_moment_events() -> None:
     pub = FakePublisher()
     feeds = [
-        make_feed(counter(), channel="c", component=Stat("a"), every=0.02, name="a"),
-        make_feed(counter(), channel="c", component=Chart("b"), every=0.02, name="b"),
+        make_feed(counter(), channel="c", component=Stat("a"), every=0.1, name="a"),
+        make_feed(counter(), channel="c", component=Chart("b"), every=0.1, name="b"),
     ]
+    Stat("a").render("warm up the template cache")
+    Chart("b").render([1.0])
     summary = EventLoop(feeds, pub, iterations=3).run()
     assert summary.ticks == 6 and summary.events == 6 and summary.undelivered == 0
     assert [sorted(e.name for e in b) for b in pub.batches] == [["a", "b"]] * 3
@@ -114,15 +121,16 @@ def test_publish_failures_keep_only_the_newest_event_per_key_and_recover() -> No
     thread = threading.Thread(target=loop.run)
     thread.start()
     time.sleep(0.3)
-    assert len(loop.outbox) <= 1  # 30 ticks produced, one kept
+    # 30 ticks produced: one newest value in the outbox, one stored batch waiting
+    assert len(loop.outbox) <= 1 and loop.pending <= 2
     pub.down = False
     time.sleep(0.15)
     loop.request_stop()
     thread.join(3)
     assert not thread.is_alive()
-    first = pub.events[0]
-    value = re.search(r'stat-text">(\d+)<', first.data)
-    assert value is not None and int(value.group(1)) >= 20  # a late value, not tick 0
+    values = [int(re.search(r'stat-text">(\d+)<', e.data).group(1)) for e in pub.events]  # type: ignore[union-attr]
+    assert values[0] < 5  # the batch stored when Pushpin went away, posted with the same ids
+    assert values[1] >= 20  # then the newest value at once, not the ticks in between
     assert loop.stats[loop.feeds[0].name].publish_failures > 0
 
 
@@ -148,3 +156,223 @@ def test_overrun_is_counted() -> None:
 
     summary = EventLoop([make_feed(slow, channel="c", component=Stat("a"), every=0.01)], pub, iterations=2).run()
     assert summary.stats["slow"].overruns == 2
+
+
+class HangingPublisher(FakePublisher):
+    """Accepts the call and does not return for `hang` seconds: Pushpin that never answers."""
+
+    def __init__(self, hang: float) -> None:
+        super().__init__()
+        self.hang = hang
+
+    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
+        self.timeouts.append(timeout)
+        time.sleep(min(self.hang, timeout) if timeout is not None else self.hang)
+        raise PublishError("no answer (test)")
+
+
+def test_stop_with_a_hanging_pushpin_returns_within_the_flush_bound() -> None:
+    pub = HangingPublisher(hang=5)
+    loop = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=0.05)], pub, stop_flush_timeout=0.5)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.2)  # the first publish now hangs
+    began = time.monotonic()
+    loop.request_stop()
+    thread.join(3)
+    assert not thread.is_alive()
+    assert time.monotonic() - began < 0.8
+
+
+def test_the_final_flush_is_bounded_by_what_is_left_of_the_stop_budget() -> None:
+    pub = FakePublisher()
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=10)],
+        pub,
+        publish_backoff=(5, 5),
+        stop_flush_timeout=1.0,
+    )
+    pub.down = True
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.2)  # first attempt failed; posting now backs off for 5 s
+    pub.down = False
+    loop.request_stop()
+    thread.join(3)
+    assert len(pub.events) == 1  # the final flush delivered what the backoff held
+    assert pub.timeouts[0] is None  # normal publishes use the publisher's own timeout
+    final = pub.timeouts[-1]
+    assert final is not None and 0.5 < final <= 1.0
+
+
+def test_a_bounded_run_flushes_with_the_publishers_own_timeout() -> None:
+    pub = FakePublisher()
+    summary = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=10)], pub, iterations=1).run()
+    assert summary.events == 1 and not summary.stopped
+    # the last tick's events get the publisher's whole timeout, not the shorter stop budget
+    assert all(t is None or 4.5 < t <= pub.timeout for t in pub.timeouts)
+
+
+def test_newer_values_supersede_pending_ones_and_are_counted() -> None:
+    pub = FakePublisher()
+    pub.down = True
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.01, name="a")],
+        pub,
+        publish_backoff=(1, 1),
+        stop_flush_timeout=0.2,
+    )
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.3)
+    loop.request_stop()
+    thread.join(3)
+    stats = loop.stats["a"]
+    assert stats.superseded >= stats.ticks - 2
+    assert 1 <= loop.pending <= 2
+
+
+def test_one_event_pushpin_refuses_does_not_sink_the_rest_of_its_batch() -> None:
+    from dashboards_live.publishing import InvalidEvent
+
+    class Picky(FakePublisher):
+        def store_events(self, events: Sequence[Event]) -> list[Published]:
+            if any(e.name == "big" for e in events):
+                raise InvalidEvent("pushpin-size", "too big (test)")
+            return super().store_events(events)
+
+    pub = Picky()
+    feeds = [
+        make_feed(counter(), channel="c", component=Stat("big"), every=1, name="big"),
+        make_feed(counter(), channel="c", component=Stat("small"), every=1, name="small"),
+    ]
+    summary = EventLoop(feeds, pub, iterations=1).run()
+    assert [e.name for e in pub.events] == ["small"]
+    assert summary.stats["big"].publish_failures == 1 and summary.undelivered == 0
+
+
+def test_heartbeats_stop_while_a_feed_hangs_the_scheduler() -> None:
+    beats: list[float] = []
+
+    def stuck() -> int:
+        time.sleep(0.5)
+        return 1
+
+    pub = FakePublisher()
+    loop = EventLoop(
+        [make_feed(stuck, channel="c", component=Stat("a"), every=0.05)],
+        pub,
+        iterations=1,
+        on_heartbeat=beats.append,
+    )
+    loop.run()
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    # a watchdog pinged from here would go quiet, so systemd would restart a hung loop
+    assert max(gaps) >= 0.45
+
+
+def test_on_tick_sees_the_due_time_the_wake_time_and_the_call_time() -> None:
+    seen: list[tuple[float, float]] = []
+    pub = FakePublisher()
+    EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.02)],
+        pub,
+        iterations=5,
+        on_tick=lambda feed, due, woke, at: seen.append((due, at)) if woke <= at else None,
+    ).run()
+    assert len(seen) == 5
+    dues = [d for d, _ in seen]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(dues)] == [0.02] * 4
+    assert all(at >= due for due, at in seen)
+
+
+def test_a_dead_delivery_thread_stops_the_scheduler() -> None:
+    loop = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=0.01)], FakePublisher())
+
+    def die() -> None:
+        return  # delivery ends only after the outbox closes; this one quits early
+
+    loop._deliver_forever = die  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="delivery thread died"):
+        loop.run()
+
+
+def test_a_feed_failure_is_remembered_until_it_recovers() -> None:
+    results: Iterator[int | Exception] = iter([1, RuntimeError("boom"), 3])
+
+    def flaky() -> int:
+        value = next(results)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    pub = FakePublisher()
+    loop = EventLoop([make_feed(flaky, channel="c", component=Stat("a"), every=0.01)], pub, iterations=2)
+    summary = loop.run()
+    assert summary.failed_feeds == {"flaky": "RuntimeError: boom"}
+    loop = EventLoop(
+        [make_feed(flaky, channel="c", component=Stat("a"), every=0.01)], pub, iterations=1, feed_backoff=(0.01, 0.01)
+    )
+    assert loop.run().failed_feeds == {}
+
+
+def test_long_publish_outages_are_logged_less_and_less_often(caplog: pytest.LogCaptureFixture) -> None:
+    pub = FakePublisher()
+    pub.down = True
+    loop = EventLoop(
+        [make_feed(counter(), channel="c", component=Stat("a"), every=0.01)],
+        pub,
+        publish_backoff=(0.01, 0.01),
+        stop_flush_timeout=0.1,
+    )
+    thread = threading.Thread(target=loop.run)
+    with caplog.at_level("WARNING", logger="dashboards_live.loop"):
+        thread.start()
+        time.sleep(1.5)
+        loop.request_stop()
+        thread.join(3)
+    failures = [r for r in caplog.records if "publish" in r.getMessage() and "fail" in r.getMessage()]
+    assert pub.attempts > 50  # retried all along
+    assert 2 <= len(failures) <= 4  # first failure, then "still failing" at growing gaps
+
+
+def test_a_big_batch_is_posted_in_chunks_and_a_failed_chunk_alone_is_retried() -> None:
+    from dashboards_live.loop import MAX_EVENTS_PER_POST
+
+    class FailsOnce(FakePublisher):
+        def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
+            if len(self.batches) == 1 and not self.down and self.attempts == 1:
+                self.attempts += 1
+                raise PublishError("refused once (test)")
+            super().deliver(published, timeout=timeout)
+
+    n = MAX_EVENTS_PER_POST * 2 + 20
+    feeds = [make_feed(counter(), channel="c", component=Stat(f"k{i}"), every=1, name=f"f{i:03d}") for i in range(n)]
+    pub = FailsOnce()
+    summary = EventLoop(feeds, pub, iterations=1, publish_backoff=(0.01, 0.01)).run()
+    assert [len(b) for b in pub.batches] == [MAX_EVENTS_PER_POST, MAX_EVENTS_PER_POST, 20]
+    # every event once, in order: the first chunk was not posted again after the second failed
+    assert [e.name for e in pub.events] == [f"k{i}" for i in range(n)]
+    assert summary.events == n and summary.undelivered == 0
+
+
+def test_due_feeds_give_their_values_before_any_is_rendered() -> None:
+    calls: list[tuple[str, float]] = []
+
+    class SlowStat(Stat):
+        def render(self, state: object) -> str:
+            time.sleep(0.02)  # a heavy component
+            return super().render(state)
+
+    def recorded(name: str):
+        def produce() -> int:
+            calls.append((name, time.monotonic()))
+            return 1
+
+        produce.__name__ = name
+        return produce
+
+    feeds = [make_feed(recorded(f"f{i}"), channel="c", component=SlowStat(f"k{i}"), every=1) for i in range(5)]
+    EventLoop(feeds, FakePublisher(), iterations=1).run()
+    # five renders of 20 ms each: a loop that rendered as it went would call the last feed 80 ms late
+    assert calls[-1][1] - calls[0][1] < 0.01

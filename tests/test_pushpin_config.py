@@ -48,9 +48,10 @@ def test_shipped_config_binds_publish_and_zmq_to_loopback_only() -> None:
         assert conf["handler"][key].startswith("tcp://127.0.0.1:")
 
 
-def test_shipped_config_raises_message_rate_and_hwm_above_stock() -> None:
+def test_shipped_config_lifts_the_message_rate_limit_and_raises_hwm_above_stock() -> None:
     conf = parse((ROOT / "pushpin/pushpin.conf").read_text())
-    assert int(conf["handler"]["message_rate"]) > 2500
+    # any rate limit stalls delivery while publishes keep coming (see the config's comment)
+    assert int(conf["handler"]["message_rate"]) <= 0
     assert int(conf["handler"]["message_hwm"]) > 25000
 
 

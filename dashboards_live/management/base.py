@@ -12,7 +12,7 @@ from types import FrameType
 from django.core.management.base import CommandError
 
 from dashboards_live.components import InvalidValue
-from dashboards_live.feeds import UnknownFeed
+from dashboards_live.feeds import FeedError, UnknownFeed
 from dashboards_live.publishing import InvalidEvent, PublishError
 
 EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out
@@ -23,7 +23,7 @@ EXIT_USAGE = 2  # bad usage or invalid input
 def exit_codes() -> Iterator[None]:
     try:
         yield
-    except (InvalidEvent, InvalidValue, UnknownFeed) as exc:
+    except (InvalidEvent, InvalidValue, UnknownFeed, FeedError) as exc:
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
     except PublishError as exc:
         raise CommandError(str(exc), returncode=EXIT_RUNTIME) from None
