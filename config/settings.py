@@ -147,6 +147,10 @@ EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.channels.ChannelManager"
 DASHBOARDS_EVENTS_URL = envstr("DASHBOARDS_EVENTS_URL", "/events/")
 # Largest event data accepted by publishing, in bytes of UTF-8.
 DASHBOARDS_MAX_DATA_BYTES = envint("DASHBOARDS_MAX_DATA_BYTES", 64 * 1024, minimum=1)
+# More Pushpin instances to publish every event to, beside GRIP_URL's
+# (comma-separated URLs of the same form, with the same key): see README,
+# "Several Pushpin instances".
+DASHBOARDS_PUBLISH_URLS = envlist("DASHBOARDS_PUBLISH_URLS", [])
 # Bound on one publish to Pushpin, connecting included (seconds).
 DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum=0.01)
 # Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per

@@ -51,6 +51,7 @@ class PublishError(RuntimeError):
     """Pushpin could not be reached, refused the publish or did not answer in time."""
 
     undelivered: Sequence[Published] = ()  # set by Publisher.deliver
+    partial: bool = False  # another Pushpin instance did take it
 
 
 @dataclass(frozen=True)
@@ -373,15 +374,53 @@ def preview_frame(event: Event) -> str:
 
 
 class Publisher:
-    """Validates, stores and delivers events; one per process is enough."""
+    """Validates, stores and delivers events; one per process is enough.
 
-    def __init__(self, grip_url: str | None = None, timeout: float | None = None) -> None:
-        self.target = Target.from_grip_url(grip_url or settings.GRIP_URL)
+    With several Pushpin instances (DASHBOARDS_PUBLISH_URLS beside GRIP_URL),
+    every event goes to each of them, in parallel and within one deadline.
+    """
+
+    def __init__(
+        self, grip_url: str | None = None, timeout: float | None = None, extra_urls: Sequence[str] | None = None
+    ) -> None:
+        urls = [grip_url or settings.GRIP_URL]
+        urls += list(getattr(settings, "DASHBOARDS_PUBLISH_URLS", []) if extra_urls is None else extra_urls)
+        self.targets = [Target.from_grip_url(url) for url in urls]
+        self.target = self.targets[0]
         self.timeout = settings.DASHBOARDS_PUBLISH_TIMEOUT if timeout is None else timeout
-        self.client = PushpinClient(self.target, self.timeout)
+        self.clients = [PushpinClient(target, self.timeout) for target in self.targets]
+        self.client = self.clients[0]
+        self._pool: Any = None
+        if len(self.clients) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=len(self.clients), thread_name_prefix="pushpin")
 
     def close(self) -> None:
-        self.client.close()
+        for client in self.clients:
+            client.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+    def post(self, body: bytes, deadline: float) -> None:
+        """Post one body to every Pushpin instance.
+
+        Raises PublishError if any instance failed; `partial` on it is True when
+        at least one other instance took the body (its subscribers have it).
+        """
+        if self._pool is None:
+            self.client.post(body, deadline)
+            return
+        futures = [self._pool.submit(client.post, body, deadline) for client in self.clients]
+        errors = [f.exception() for f in futures]
+        failed = [str(e) for e in errors if e is not None]
+        if failed:
+            error = PublishError(
+                "; ".join(failed) + f" ({len(self.clients) - len(failed)} of {len(self.clients)} Pushpin instances "
+                "took it)"
+            )
+            error.partial = len(failed) < len(self.clients)
+            raise error
 
     def check_size(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -401,9 +440,10 @@ class Publisher:
         done = 0
         for batch in batches(items):
             try:
-                self.client.post(encode_body(batch), deadline)
+                self.post(encode_body(batch), deadline)
             except PublishError as exc:
-                exc.undelivered = published[done:]
+                # what some instance already took stays stored: its subscribers have it
+                exc.undelivered = published[done + (len(batch) if exc.partial else 0) :]
                 raise
             done += len(batch)
 
@@ -431,11 +471,11 @@ class Publisher:
 
     def end_streams(self, user_id: str, marker: str, text: str) -> None:
         """End the open streams of one user that carry `marker`; raises PublishError."""
-        self.client.post(encode_body(kick_items(user_id, marker, text)), time.monotonic() + self.timeout)
+        self.post(encode_body(kick_items(user_id, marker, text)), time.monotonic() + self.timeout)
 
     def ping(self) -> None:
         """Raise PublishError unless Pushpin's publish endpoint answers."""
-        self.client.post(encode_body([]), time.monotonic() + self.timeout)
+        self.post(encode_body([]), time.monotonic() + self.timeout)
 
 
 def publish(events: Sequence[Event], *, timeout: float | None = None) -> list[Published]:

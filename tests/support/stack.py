@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +92,8 @@ class Stack:
         self.web_port = free_port()
         self.publish_port = free_port()
         self.port_offset = self._free_offset()
+        # Pushpin's ZMQ ipc sockets live here: a unix socket path holds at most 107 bytes
+        self.run_dir = Path(tempfile.mkdtemp(prefix="pushpin-run-"))
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -154,7 +157,7 @@ class Stack:
             publish_port=self.publish_port,
             port_offset=self.port_offset,
             sig_key=self.sig_key,
-            rundir=self.base / "pushpin" / "run",
+            rundir=self.run_dir,
             logdir=self.base / "pushpin" / "log",
             routes=self.base / "pushpin" / "routes",
         )
