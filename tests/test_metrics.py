@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -10,18 +9,8 @@ from dashboards_live.components import Stat
 from dashboards_live.feeds import make_feed
 from dashboards_live.loop import EventLoop
 from dashboards_live.metrics import LoopCollector, parse_addr, serve
-from dashboards_live.publishing import Event, Published
+from tests.support.fakes import Sink
 from tests.support.stack import free_port
-
-
-class Sink:
-    timeout = 1.0
-
-    def store_events(self, events: Sequence[Event]) -> list[Published]:
-        return [Published(e, None) for e in events]
-
-    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
-        pass
 
 
 def ran_loop() -> EventLoop:

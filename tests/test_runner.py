@@ -4,7 +4,7 @@ import io
 import logging
 import signal
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +12,10 @@ import pytest
 from dashboards_live.components import Stat
 from dashboards_live.feeds import Feed, make_feed
 from dashboards_live.loop import EventLoop
-from dashboards_live.publishing import Event, Published
 from dashboards_live.runner import Reporter, RunOptions, configure_logging, run_feeds
 from dashboards_live.status import CLEAR_LINE, LiveLine
 from dashboards_live.systemd import Notifier
-
-
-class Sink:
-    timeout = 1.0
-
-    def store_events(self, events: Sequence[Event]) -> list[Published]:
-        return [Published(e, None) for e in events]
-
-    def deliver(self, published: Sequence[Published], *, timeout: float | None = None) -> None:
-        pass
+from tests.support.fakes import Sink
 
 
 @pytest.fixture
