@@ -6,6 +6,7 @@ the developer's var/ and never collide. Processes are stopped by pid.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import shutil
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -141,6 +143,23 @@ class Stack:
         )
         wait_listening(self.client_port, timeout, self.pushpin, log)
         wait_listening(self.publish_port, timeout, self.pushpin, log)
+        if self.web is not None:
+            self.wait_serving(timeout)
+
+    def wait_serving(self, timeout: float) -> None:
+        """Pushpin listens before its parts are connected to each other: its first
+        requests can get a 502 or a closed connection. Wait for a real answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url("/"), timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"Pushpin on port {self.client_port} does not answer after {timeout} s")
+            time.sleep(0.05)
 
     def stop_pushpin(self, sig: int = signal.SIGTERM) -> None:
         stop(self.pushpin, sig)
