@@ -503,12 +503,21 @@ class EventLoop:
             self._posting = []
 
     def _post_chunk(self, items: list[_Pending], published: list[Published]) -> bool:
-        """Deliver with backoff until Pushpin accepts (True) or the deadline passes (False)."""
+        """Deliver with backoff until Pushpin accepts (True) or the deadline passes (False).
+
+        After a stop request there is one more attempt, not a retry loop: a
+        refusing Pushpin answers at once, and the stop must not spin on it.
+        """
+        tried_after_stop = False
         while True:
             deadline = self.deadline()
             timeout = None if deadline is None else deadline - self.monotonic()
             if timeout is not None and timeout <= 0:
                 return False
+            if self.stop_requested_at is not None:
+                if tried_after_stop:
+                    return False
+                tried_after_stop = True
             try:
                 self.publisher.deliver(published, timeout=timeout)
             except Exception as exc:
