@@ -350,7 +350,8 @@ class EventLoop:
             if self.on_stop:
                 self.on_stop()
             self.outbox.close()
-            self._join(delivery)
+            if self._join(delivery) and self.pending and self.stop_requested_at is not None:
+                logger.warning("stopped with %d event(s) not delivered: %s", self.pending, self.last_error)
         return LoopSummary(
             elapsed=self.monotonic() - start,
             stats=self.stats,
@@ -359,16 +360,20 @@ class EventLoop:
             stopped=self.stop_requested_at is not None,
         )
 
-    def _join(self, delivery: threading.Thread) -> None:
-        """Wait for the final flush, never past the deadline (which a stop request can bring forward)."""
+    def _join(self, delivery: threading.Thread) -> bool:
+        """Wait for the final flush, never past the deadline (which a stop request can bring forward).
+
+        False if delivery was still hanging and was left behind (and said so).
+        """
         while delivery.is_alive():
             deadline = self.deadline()
             remaining = (deadline if deadline is not None else math.inf) + 0.1 - self.monotonic()
             if remaining <= 0:
                 # a publish still hangs; the daemon thread dies with the process
                 logger.warning("gave up waiting for Pushpin: %d event(s) not delivered", self.pending)
-                return
+                return False
             delivery.join(min(remaining, 0.05))
+        return True
 
     def _sample(self, run: _FeedRun, now: float) -> tuple[Any, float] | None:
         """Call the feed: (its value, seconds the call took), or None if it raised."""
@@ -503,12 +508,21 @@ class EventLoop:
             self._posting = []
 
     def _post_chunk(self, items: list[_Pending], published: list[Published]) -> bool:
-        """Deliver with backoff until Pushpin accepts (True) or the deadline passes (False)."""
+        """Deliver with backoff until Pushpin accepts (True) or the deadline passes (False).
+
+        After a stop request there is one more attempt, not a retry loop: a
+        refusing Pushpin answers at once, and the stop must not spin on it.
+        """
+        tried_after_stop = False
         while True:
             deadline = self.deadline()
             timeout = None if deadline is None else deadline - self.monotonic()
             if timeout is not None and timeout <= 0:
                 return False
+            if self.stop_requested_at is not None:
+                if tried_after_stop:
+                    return False
+                tried_after_stop = True
             try:
                 self.publisher.deliver(published, timeout=timeout)
             except Exception as exc:

@@ -376,3 +376,21 @@ def test_due_feeds_give_their_values_before_any_is_rendered() -> None:
     EventLoop(feeds, FakePublisher(), iterations=1).run()
     # five renders of 20 ms each: a loop that rendered as it went would call the last feed 80 ms late
     assert calls[-1][1] - calls[0][1] < 0.01
+
+
+def test_a_stop_while_pushpin_refuses_makes_one_more_attempt_not_a_busy_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pub = FakePublisher()
+    pub.down = True
+    loop = EventLoop([make_feed(counter(), channel="c", component=Stat("a"), every=0.05)], pub, stop_flush_timeout=0.5)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.3)
+    attempts = pub.attempts
+    with caplog.at_level("WARNING", logger="dashboards_live.loop"):
+        loop.request_stop()
+        thread.join(3)
+    assert pub.attempts - attempts <= 2  # the one in progress, then one last try
+    assert loop.pending >= 1
+    assert re.search(r"stopped with \d event\(s\) not delivered: Pushpin is not reachable \(test\)", caplog.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import itertools
 import re
 import signal
@@ -34,15 +35,23 @@ def tick(event: SSEEvent) -> tuple[int, float]:
     return int(number.group(1)), float(stamp.group(1))
 
 
-def subscribed(url: str, retry_for: float = 0) -> SSEClient:
-    """An open stream; with `retry_for`, reconnect until Pushpin serves it, as htmx's SSE extension does."""
+def subscribed(url: str, retry_for: float = 2) -> SSEClient:
+    """An open stream, reconnecting for up to `retry_for` seconds as htmx's SSE extension does.
+
+    A Pushpin that has just (re)started can answer 500 or 502, or close the
+    connection, until its parts are connected to each other.
+    """
     deadline = time.monotonic() + retry_for
     while True:
-        client = SSEClient(url)
-        # a Pushpin that has just started can answer 500 until its parts are connected
-        if client.status == 200 or time.monotonic() >= deadline:
-            break
-        client.close()
+        try:
+            client = SSEClient(url)
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            if client.status == 200 or time.monotonic() >= deadline:
+                break
+            client.close()
         time.sleep(0.05)
     assert client.status == 200
     assert client.wait_for(lambda ev: any(e.event == "stream-open" for e in ev), 5)
@@ -84,7 +93,7 @@ def test_feeds_arrive_at_their_rates_and_a_raising_feed_delays_none(stack: Stack
         stamps = [tick(e)[1] for e in events]
         gaps = [b - a for a, b in itertools.pairwise(stamps)]
         assert statistics.median(gaps) == pytest.approx(interval, abs=0.01)
-        assert max(gaps) < interval + 0.05, (name, max(gaps))
+        assert max(gaps) < interval + 0.08, (name, max(gaps))
     assert client.named("broken") == []
     assert "ERROR dashboards_live.loop: feed t_broken failed (1 in a row), retrying in 0.5 s" in err
     assert "Traceback" in err and "RuntimeError: this test feed always fails" in err
@@ -100,9 +109,11 @@ def test_fifty_publishes_a_second_arrive_as_they_go_not_when_publishing_pauses(s
     # publishes keep coming faster than every 25 ms: the shipped config turns it off
     result = stack.manage("runeventloop", "t_rapid", "--duration", "1.5", "--status-every", "0", env=FEEDS)
     assert result.returncode == 0, result.stderr
-    client.wait_for(lambda ev: len(client.named("rapid")) >= 70, 5)
+    published = int(re.search(r"(\d+) events published", result.stdout).group(1))  # type: ignore[union-attr]
+    assert published >= 40  # 75 ticks; a busy machine may skip some, never queue them
+    client.wait_for(lambda ev: len(client.named("rapid")) >= published, 5)
     delays = [e.received_at - tick(e)[1] for e in client.named("rapid")]
-    assert len(delays) >= 70
+    assert len(delays) == published
     assert statistics.median(delays) < 0.1, statistics.median(delays)
 
 
@@ -173,7 +184,7 @@ def test_pushpin_down_for_5_s_never_stops_the_loop_and_state_is_current_after(ow
     assert proc.poll() is None
     own_stack.start_pushpin()
     restarted = time.monotonic()
-    with subscribed(own_stack.url(f"/events/{CHANNEL}/"), retry_for=1) as after:
+    with subscribed(own_stack.url(f"/events/{CHANNEL}/")) as after:
         # current state: a value produced after the restart, not one held from the outage
         after.wait_for(lambda ev: any(tick(e)[1] > restarted for e in after.named("fast")), 5)
         current = [e for e in after.named("fast") if tick(e)[1] > restarted]

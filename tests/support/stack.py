@@ -6,6 +6,7 @@ the developer's var/ and never collide. Processes are stopped by pid.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import shutil
@@ -285,7 +286,6 @@ class Stack:
         """Until a request through Pushpin gets an answer from the backend. Pushpin
         opens its ports before its proxy can route: a first request may hang, get a
         502 or a closed socket. With the web process down, any answer will do."""
-        import http.client
 
         deadline = time.monotonic() + timeout
         while True:
