@@ -47,19 +47,27 @@ async def _client(
     stop: asyncio.Event,
 ) -> None:
     async with gate:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
+        for _attempt in range(20):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+            buf = b""
+            while b"stream-open" not in buf:
+                chunk = await reader.read(65536)
+                if not chunk or (buf + chunk).startswith(b"HTTP/1.1 5"):
+                    buf = b""
+                    break
+                buf += chunk
+            if buf:
+                opened.append(time.monotonic())
+                break
+            writer.close()  # refused (e.g. a 5xx while Pushpin starts): try again, as EventSource would
+            await asyncio.sleep(0.1)
+        else:
             return
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
-        buf = b""
-        while b"stream-open" not in buf:
-            chunk = await reader.read(65536)
-            if not chunk:
-                writer.close()
-                return
-            buf += chunk
-        opened.append(time.monotonic())
     buf = b""
     try:
         while not stop.is_set():

@@ -283,16 +283,19 @@ class Stack:
         return proc
 
     def wait_routing(self, timeout: float = 10) -> None:
-        """Until a request through Pushpin gets an answer from the backend. Pushpin
-        opens its ports before its proxy can route: a first request may hang, get a
-        502 or a closed socket. With the web process down, any answer will do."""
+        """Until a stream request through Pushpin is answered. Pushpin opens its
+        ports before its parts are connected: a first request may hang, get a 502
+        (proxy not routing yet), a 500 (handler not taking holds yet) or a closed
+        socket. With the web process down, any answer will do."""
 
         deadline = time.monotonic() + timeout
         while True:
             conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=2)
             try:
-                conn.request("GET", "/routing-check/")
-                if conn.getresponse().status != 502 or self.web is None:
+                # a held stream where the channel rules allow it, else a refusal
+                # from Django: either way every part of Pushpin took part
+                conn.request("GET", "/events/ready-check/")
+                if conn.getresponse().status not in (500, 502) or self.web is None:
                     return
             except (OSError, http.client.HTTPException):
                 pass
