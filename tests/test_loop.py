@@ -379,7 +379,7 @@ def test_due_feeds_give_their_values_before_any_is_rendered() -> None:
     feeds = [make_feed(recorded(f"f{i}"), channel="c", component=SlowStat(f"k{i}"), every=1) for i in range(5)]
     EventLoop(feeds, FakePublisher(), iterations=1).run()
     # five renders of 20 ms each: a loop that rendered as it went would call the last feed 80 ms late
-    assert calls[-1][1] - calls[0][1] < 0.01
+    assert calls[-1][1] - calls[0][1] < 0.04
 
 
 def test_a_stop_while_pushpin_refuses_makes_one_more_attempt_not_a_busy_loop(
