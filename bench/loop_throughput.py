@@ -223,6 +223,14 @@ def main() -> None:
     steps: list[Step] = []
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         stack = Stack(Path(tmp))
+        # run every process as the README's production section does: DEBUG off
+        # (no per-query logging), plain HTTP on loopback
+        stack.env.update(
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY="bench-" + "x" * 50,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_HTTPS="0",
+        )
         try:
             stack.start()
             for side in ("runeventloop", "send_event"):
