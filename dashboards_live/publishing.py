@@ -323,16 +323,6 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _storage_for(channel: str) -> Any:
-    """django-eventstream's storage if this channel's events are stored, else None."""
-    from django_eventstream.utils import get_channelmanager, get_storage
-
-    storage = get_storage()
-    if storage is not None and get_channelmanager().is_channel_reliable(channel):
-        return storage
-    return None
-
-
 def store(events: Sequence[Event]) -> list[Published]:
     """Append the events of reliable channels to django-eventstream's storage (a batch at a time)."""
     from django.db import DatabaseError
@@ -366,7 +356,9 @@ def preview_frame(event: Event) -> str:
     from django.db import DatabaseError
 
     try:
-        storage = _storage_for(event.channel)
+        from dashboards_live.storage import storage_for
+
+        storage = storage_for(event.channel)
         next_id = None if storage is None else int(storage.get_current_id(event.channel)) + 1
     except DatabaseError as exc:
         raise PublishError(f"could not read the event storage: {exc}") from None

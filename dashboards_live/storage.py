@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django_eventstream.storage import DjangoModelStorage
 
@@ -38,7 +38,6 @@ _next_trim = 0.0
 def append_events(events: Sequence[Event]) -> list[Published]:
     """Append the events of reliable channels, in order, in one transaction."""
     from django.db import transaction
-    from django_eventstream.storage import DjangoModelStorage
     from django_eventstream.utils import get_channelmanager, get_storage
 
     storage = get_storage()
@@ -95,16 +94,24 @@ def _insert_sql(connection: BaseDatabaseWrapper) -> str:
     return f"INSERT INTO {quote(Row._meta.db_table)} ({columns}) VALUES ({values})"
 
 
-def _append_one_by_one(events: Sequence[Event]) -> list[Published]:
-    from django.db import transaction
+def storage_for(channel: str) -> Any:
+    """django-eventstream's storage if this channel's events are stored, else None."""
     from django_eventstream.utils import get_channelmanager, get_storage
 
     storage = get_storage()
-    manager = get_channelmanager()
+    if storage is not None and get_channelmanager().is_channel_reliable(channel):
+        return storage
+    return None
+
+
+def _append_one_by_one(events: Sequence[Event]) -> list[Published]:
+    from django.db import transaction
+
     out = []
     with transaction.atomic():
         for event in events:
-            if storage is not None and manager.is_channel_reliable(event.channel):
+            storage = storage_for(event.channel)
+            if storage is not None:
                 stored = storage.append_event(event.channel, event.name, event.data)
                 out.append(Published(event, int(stored.id)))
             else:
