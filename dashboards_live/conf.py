@@ -1,0 +1,87 @@
+"""The project's settings, read and checked once: a bad value is a ConfigError naming the variable.
+
+Every command and the web process read their publishing settings through these
+functions, so a malformed GRIP_URL says "GRIP_URL: ..." in one line (exit 2)
+instead of failing deep inside a publish.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from dashboards_live.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Pushpin publish endpoint, parsed from a GRIP URL."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    iss: str | None
+    key: bytes | str | None
+
+    @classmethod
+    def from_grip_url(cls, url: object, setting: str = "GRIP_URL") -> Target:
+        from gripcontrol import parse_grip_uri
+
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(setting, "is not set: give Pushpin's publish URL, e.g. http://127.0.0.1:5561?key=...")
+        try:
+            parsed = parse_grip_uri(url)
+            parts = urlsplit(parsed["control_uri"])
+            port = parts.port
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(setting, f"{url!r} is not a valid GRIP URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(setting, f"must be an http(s) URL with a host, not {url!r}")
+        return cls(
+            parts.scheme,
+            parts.hostname,
+            port or (443 if parts.scheme == "https" else 80),
+            parts.path.rstrip("/"),
+            parsed.get("control_iss"),
+            parsed.get("key"),
+        )
+
+    @property
+    def display(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}{self.path}"
+
+
+def publish_targets() -> list[Target]:
+    """GRIP_URL's Pushpin first, then each of DASHBOARDS_PUBLISH_URLS."""
+    targets = [Target.from_grip_url(getattr(settings, "GRIP_URL", None))]
+    extra = getattr(settings, "DASHBOARDS_PUBLISH_URLS", [])
+    if isinstance(extra, str) or not isinstance(extra, list | tuple):
+        raise ConfigError("DASHBOARDS_PUBLISH_URLS", "must be a list of GRIP URLs (comma-separated in the environment)")
+    targets += [Target.from_grip_url(url, "DASHBOARDS_PUBLISH_URLS") for url in extra]
+    return targets
+
+
+def seconds(setting: str, value: object) -> float:
+    """A positive, finite number of seconds, or a ConfigError naming `setting`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(setting, f"must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def publish_timeout() -> float:
+    return seconds("DASHBOARDS_PUBLISH_TIMEOUT", getattr(settings, "DASHBOARDS_PUBLISH_TIMEOUT", 5.0))
+
+
+def port(setting: str, raw: object) -> int:
+    """A TCP port (1-65535) from a setting, an environment variable or an option."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(setting, f"must be a port number (1-65535), not {raw!r}") from None
+    if not 0 < value < 65536:
+        raise ConfigError(setting, f"must be a port number (1-65535), not {value}")
+    return value

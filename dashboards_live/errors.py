@@ -1,0 +1,31 @@
+"""The kinds of failure a caller can act on; commands turn them into exit codes in one place.
+
+- InvalidEvent (contract.py) and InvalidValue (components.py): bad input, exit 2.
+- ConfigError: a bad setting, named in the message, exit 2.
+- PublishError: Pushpin or the database failed a publish, exit 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from dashboards_live.contract import Published
+
+
+class ConfigError(ImproperlyConfigured):
+    """A setting (or an option standing in for one) with a value that cannot work."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+
+
+class PublishError(RuntimeError):
+    """Pushpin could not be reached, refused the publish or did not answer in time; or storing failed."""
+
+    undelivered: Sequence[Published] = ()  # what no Pushpin took (set by the transport)
+    partial: bool = False  # another Pushpin instance did take it
