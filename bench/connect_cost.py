@@ -42,9 +42,10 @@ def main() -> int:
     from gripcontrol import parse_grip_uri
 
     call_command("migrate", verbosity=0)
-    from dashboards_live.publishing import Event, store
+    from dashboards_live.contract import Event
+    from dashboards_live.storage import EventStore
 
-    store([Event("demo", "sse_stat", "x")])
+    EventStore().append([Event("demo", "sse_stat", "x")])
     key = parse_grip_uri(settings.GRIP_URL)["key"]
     sig = jwt.encode({"iss": "pushpin", "exp": int(time.time()) + 3600}, key, algorithm="HS256")
     client = Client()

@@ -181,7 +181,7 @@ def run_row(
     stack: Any, publisher: Any, config: str, n: int, duration: float, rate: float, procs: int, in_flight: int
 ) -> Row:
     from dashboards_live.components import Stat
-    from dashboards_live.publishing import make_event
+    from dashboards_live.contract import make_event
 
     stack.start_web()
     stack.start_pushpin()
@@ -312,9 +312,9 @@ def main() -> int:
     import django
 
     django.setup()
-    from dashboards_live.publishing import Publisher
+    from dashboards_live.delivery import DeliveryEngine
 
-    publisher = Publisher()
+    publisher = DeliveryEngine.from_settings()
     rows: list[Row] = []
     print(
         f"fanout: {os.cpu_count()} cores, open-file limit {want}, {args.duration:g} s at {args.rate:g} ev/s, "

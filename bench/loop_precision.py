@@ -116,13 +116,13 @@ def make_feeds(records: list[FeedRecord]) -> list[Feed]:
 
 
 def run_event_loop(seconds: float) -> Result:
+    from dashboards_live.delivery import DeliveryEngine
     from dashboards_live.loop import EventLoop
-    from dashboards_live.publishing import Publisher
 
     records = [FeedRecord(i) for i in INTERVALS]
     by_name = {f"p{i}": r for i, r in enumerate(records)}
     feeds = make_feeds(records)
-    publisher = Publisher()
+    publisher = DeliveryEngine.from_settings()
 
     def on_tick(feed: Feed, due: float, woke: float, called: float) -> None:
         by_name[feed.name].calls.append((due, called))
@@ -136,7 +136,8 @@ def run_event_loop(seconds: float) -> Result:
 
 def run_naive(seconds: float) -> Result:
     """The seed's loop, one thread per feed: produce, publish, sleep(interval)."""
-    from dashboards_live.publishing import Publisher, make_event
+    from dashboards_live.contract import make_event
+    from dashboards_live.delivery import DeliveryEngine
 
     records = [FeedRecord(i) for i in INTERVALS]
     feeds = make_feeds(records)
@@ -146,7 +147,7 @@ def run_naive(seconds: float) -> Result:
     def run(record: FeedRecord, feed: object) -> None:
         from django.db import connection
 
-        publisher = Publisher()
+        publisher = DeliveryEngine.from_settings()
         state = None
         while time.monotonic() < end:
             due = start + len(record.calls) * record.interval

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_eventstream.channelmanager import DefaultChannelManager
 
-from dashboards_live.publishing import CHANNEL_RE
+from dashboards_live.contract import is_channel
 
 DEMO_CHANNEL = "demo"
 PUBLIC, AUTHENTICATED, STAFF, GROUP = "public", "authenticated", "staff", "group:"
@@ -79,7 +79,7 @@ class ChannelRules:
 
     def rule_for(self, channel: str) -> str | None:
         """The rule that governs `channel`, or None when nobody may read it."""
-        if not CHANNEL_RE.fullmatch(channel):
+        if not is_channel(channel):
             return None
         if channel in self.rules:
             return self.rules[channel]
@@ -110,7 +110,7 @@ class ChannelManager(DefaultChannelManager):  # type: ignore[misc]
     def get_channels_for_request(self, request: HttpRequest, view_kwargs: dict[str, Any]) -> set[str]:
         # only the channel in the URL: never channels named in the query string
         channel = view_kwargs.get("channel")
-        if channel is None or not CHANNEL_RE.fullmatch(channel):
+        if not isinstance(channel, str) or not is_channel(channel):
             return set()
         return {channel}
 

@@ -8,7 +8,6 @@ variants add the slot on the page that swaps it in (`sse-swap` = the key).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+from dashboards_live.contract import validate_event_name
 
 
 class InvalidValue(ValueError):
@@ -78,9 +77,8 @@ class Component:
     kind: str = ""
 
     def __init__(self, key: str, *, title: str = "") -> None:
-        if not KEY_RE.fullmatch(key):
-            raise ValueError(f"component key {key!r} is not a valid event name")
-        self.key = key
+        # the key is the event name: the same rule, checked when the component is declared
+        self.key = validate_event_name(key)
         self.title = title
 
     def next_state(self, previous: Any, value: Any) -> Any:

@@ -27,5 +27,6 @@ class ConfigError(ImproperlyConfigured):
 class PublishError(RuntimeError):
     """Pushpin could not be reached, refused the publish or did not answer in time; or storing failed."""
 
-    undelivered: Sequence[Published] = ()  # what no Pushpin took (set by the transport)
+    undelivered: Sequence[Published] = ()  # what no Pushpin took, withdrawn again (set by the engine)
+    undelivered_count: int = 0  # how many of the posted items, from the end, no Pushpin took
     partial: bool = False  # another Pushpin instance did take it

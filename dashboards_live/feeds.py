@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from dashboards_live.components import Component
-from dashboards_live.publishing import validate_channel
+from dashboards_live.contract import validate_channel
 
 F = TypeVar("F", bound=Callable[[], Any])
 

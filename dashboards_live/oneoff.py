@@ -1,8 +1,9 @@
 """One event from an operator: data as given, as compact JSON, or rendered by a component.
 
-sendevent parses its arguments and calls these; validation, storage and the
-Pushpin call stay in publishing, the fragments in components (the same code the
-feeds use). Every refusal is an InvalidEvent whose rule names what was broken.
+sendevent parses its arguments and calls these; the rules stay in the event
+contract, storing and posting in the delivery engine (fail-fast policy), the
+fragments in components (the same code the feeds use). Every refusal is an
+InvalidEvent whose rule names what was broken.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from dashboards_live.components import Chart, Component, InvalidValue, Stat
-from dashboards_live.feeds import autodiscover
-from dashboards_live.publishing import (
+from dashboards_live.contract import (
     Event,
     InvalidEvent,
     Published,
     make_event,
-    preview_frame,
-    publish,
     validate_channel,
     validate_event_name,
 )
+from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.feeds import autodiscover
 
 Mode = Literal["text", "json", "stat", "chart"]
 # input may be pretty-printed JSON that compacts under the data limit
@@ -122,12 +122,19 @@ class Sent:
     elapsed_ms: float
 
 
-def send(event: Event, *, timeout: float | None = None) -> Sent:
+def send(event: Event, *, timeout: float | None = None, engine: DeliveryEngine | None = None) -> Sent:
     """Store and deliver one event synchronously; raises PublishError (nothing kept) on failure."""
     began = time.monotonic()
-    [published] = publish([event], timeout=timeout)
+    own = engine is None
+    engine = DeliveryEngine.from_settings() if engine is None else engine
+    try:
+        [published] = engine.publish([event], timeout=timeout)
+    finally:
+        if own:
+            engine.close()
     return Sent(published, (time.monotonic() - began) * 1000)
 
 
-def dry_run(event: Event) -> str:
-    return preview_frame(event)
+def dry_run(event: Event, engine: DeliveryEngine | None = None) -> str:
+    """The frame `event` would arrive as; stores and sends nothing."""
+    return (DeliveryEngine.from_settings() if engine is None else engine).preview(event)

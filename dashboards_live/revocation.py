@@ -27,7 +27,8 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from dashboards_live.channels import AUTHENTICATED, GROUP, PUBLIC, STAFF, ChannelRules, access_channels
-from dashboards_live.publishing import Publisher, PublishError
+from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.errors import ConfigError, PublishError
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,17 @@ FLAGS = ("is_active", "is_staff", "is_superuser")
 
 def end_streams(user_id: str, marker: str, reason: str) -> None:
     """End user `user_id`'s streams marked `marker` (the single edge to Pushpin)."""
-    publisher = Publisher()
     try:
-        publisher.end_streams(user_id, marker, reason)
+        engine = DeliveryEngine.from_settings()
+    except ConfigError as exc:
+        logger.error("could not end the streams of user %s (%s): %s", user_id, marker, exc)
+        return
+    try:
+        engine.end_streams(user_id, marker, reason)
     except PublishError as exc:
         logger.warning("could not end the streams of user %s (%s): %s", user_id, marker, exc)
     finally:
-        publisher.close()
+        engine.close()
 
 
 def mark(rule: str) -> str:

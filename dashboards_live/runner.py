@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import FrameType
 from typing import TextIO
 
 from dashboards_live import metrics, status
+from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.errors import PublishError
 from dashboards_live.feeds import Feed
-from dashboards_live.loop import EventLoop, LoopSummary, Publishes
-from dashboards_live.management.base import install_stop_handlers
-from dashboards_live.publishing import Publisher, PublishError
+from dashboards_live.loop import EventLoop, LoopSummary
 from dashboards_live.systemd import Notifier
 
 logger = logging.getLogger("dashboards_live.runner")
@@ -118,9 +120,28 @@ def describe(feeds: Sequence[Feed]) -> str:
     return ", ".join(f"{f.name} every {f.interval:g} s" for f in feeds)
 
 
+def install_stop_handlers(stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT ask for a clean stop; a second SIGINT exits at once."""
+    interrupted = False
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    def on_int(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if interrupted:
+            sys.stderr.write("Interrupted twice: exiting without waiting.\n")
+            os._exit(130)
+        interrupted = True
+        stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_int)
+
+
 def run_feeds(
     feeds: Sequence[Feed],
-    publisher: Publishes,
+    engine: DeliveryEngine,
     options: RunOptions,
     *,
     stream: TextIO | None = None,
@@ -134,7 +155,15 @@ def run_feeds(
         live=options.status_every > 0 and options.verbosity >= 1 and stream.isatty(),
     )
     notifier = Notifier() if notifier is None else notifier
-    loop = EventLoop(feeds, publisher, iterations=options.iterations, duration=options.duration)
+    loop = EventLoop(
+        feeds,
+        engine,
+        iterations=options.iterations,
+        duration=options.duration,
+        # feeds are user code that may use the database for months on end: the
+        # store drops this thread's stale connections before each tick too
+        before_tick=engine.store.refresh,
+    )
     reporter = Reporter(loop, notifier, status_every=options.status_every, live=live)
     loop.on_heartbeat = reporter
     loop.on_stop = reporter.stopping
@@ -161,12 +190,12 @@ def run_feeds(
     return summary
 
 
-def wait_for_pushpin(publisher: Publisher, wait: float) -> None:
+def wait_for_pushpin(engine: DeliveryEngine, wait: float) -> None:
     """Return once Pushpin answers; raise PublishError after `wait` seconds."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            publisher.ping()
+            engine.ping()
             return
         except PublishError:
             if time.monotonic() >= deadline:

@@ -10,23 +10,85 @@ counter update) and trims expired events once a minute instead of on every
 append. Readers
 (the events view, Last-Event-ID replay) cannot tell the difference. Any other
 storage gets its own append_event, one event at a time.
+
+The delivery engine reaches the database only through a `Store`
+(`EventStore` here); unit tests hand it another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django_eventstream.storage import DjangoModelStorage
 
-from dashboards_live.publishing import Event, Published
+from dashboards_live.contract import Event, Published
+from dashboards_live.errors import PublishError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+class Store(Protocol):
+    """Where the delivery engine keeps events so that replay and late-join pages find them."""
+
+    def append(self, events: Sequence[Event]) -> list[Published]:
+        """Store the events of reliable channels (in order, ids consecutive per channel); PublishError on failure."""
+        ...
+
+    def withdraw(self, published: Sequence[Published]) -> None:
+        """Delete stored events that no Pushpin took (best effort)."""
+        ...
+
+    def next_id(self, channel: str) -> int | None:
+        """The id the next event on `channel` would get, or None if the channel is not stored."""
+        ...
+
+    def refresh(self) -> None:
+        """Drop connections that are stale or broken (a long-running process calls it between batches)."""
+        ...
+
+
+class EventStore:
+    """The Store over django-eventstream's storage, in the default database."""
+
+    def append(self, events: Sequence[Event]) -> list[Published]:
+        from django.db import DatabaseError
+
+        try:
+            return append_events(events)
+        except DatabaseError as exc:
+            raise PublishError(f"could not store the event(s) in the database: {exc}") from None
+
+    def withdraw(self, published: Sequence[Published]) -> None:
+        from django.db import DatabaseError
+        from django_eventstream.models import Event as Row
+
+        for p in published:
+            if p.id is not None:
+                # best effort: the publish already failed, and that is what gets reported
+                with contextlib.suppress(DatabaseError):
+                    Row.objects.filter(channel=p.event.channel, eid=p.id).delete()
+
+    def next_id(self, channel: str) -> int | None:
+        from django.db import DatabaseError
+
+        try:
+            storage = storage_for(channel)
+            return None if storage is None else int(storage.get_current_id(channel)) + 1
+        except DatabaseError as exc:
+            raise PublishError(f"could not read the event storage: {exc}") from None
+
+    def refresh(self) -> None:
+        from django.db import close_old_connections
+
+        close_old_connections()
+
 
 INSERT_FIELDS = ("channel", "type", "data", "eid", "created")
 TRIM_EVERY = 60.0  # seconds between trims of expired events (django-eventstream trims on every append)

@@ -9,12 +9,12 @@ from django_eventstream.views import events as eventstream_events
 from gripcontrol import Channel
 
 from dashboards_live.channels import ChannelRules, access_channels, refusal
+from dashboards_live.contract import is_channel
 from dashboards_live.dashboards import DEMO, last_fragments
-from dashboards_live.publishing import CHANNEL_RE
 
 
 def demo_dashboard(request: HttpRequest, channel: str = DEMO.channel) -> HttpResponse:
-    if not CHANNEL_RE.fullmatch(channel):
+    if not is_channel(channel):
         raise Http404("no such channel")
     if not ChannelRules.from_settings().can_read(request.user, channel):
         if not request.user.is_authenticated:
@@ -35,7 +35,7 @@ def demo_dashboard(request: HttpRequest, channel: str = DEMO.channel) -> HttpRes
 
 
 def events(request: HttpRequest, channel: str) -> HttpResponse:
-    if not CHANNEL_RE.fullmatch(channel):
+    if not is_channel(channel):
         raise Http404("no such channel")
     grip = getattr(request, "grip", None)
     if not (grip and grip.proxied and grip.signed) and not settings.DASHBOARDS_ALLOW_DIRECT_STREAMING:

@@ -9,13 +9,13 @@ from dashboards_live.components import Stat
 from dashboards_live.feeds import make_feed
 from dashboards_live.loop import EventLoop
 from dashboards_live.metrics import LoopCollector, parse_addr, serve
-from tests.support.fakes import Sink
+from tests.support.fakes import sink
 from tests.support.stack import free_port
 
 
 def ran_loop() -> EventLoop:
     Stat("load").render("warm the template cache, so no tick runs late")
-    loop = EventLoop([make_feed(lambda: 1, channel="ops", component=Stat("load"), every=0.05, name="load")], Sink())
+    loop = EventLoop([make_feed(lambda: 1, channel="ops", component=Stat("load"), every=0.05, name="load")], sink())
     loop.iterations = 3
     loop.run()
     return loop

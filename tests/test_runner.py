@@ -15,7 +15,7 @@ from dashboards_live.loop import EventLoop
 from dashboards_live.runner import Reporter, RunOptions, configure_logging, run_feeds
 from dashboards_live.status import CLEAR_LINE, LiveLine
 from dashboards_live.systemd import Notifier
-from tests.support.fakes import Sink
+from tests.support.fakes import sink
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_run_feeds_tells_systemd_ready_watchdog_status_and_stopping(
     notify: tuple[socket.socket, dict[str, str]],
 ) -> None:
     sock, env = notify
-    summary = run_feeds(feeds(), Sink(), RunOptions(duration=0.5, status_every=0, verbosity=0), notifier=Notifier(env))
+    summary = run_feeds(feeds(), sink(), RunOptions(duration=0.5, status_every=0, verbosity=0), notifier=Notifier(env))
     assert summary.ticks >= 20
     messages = received(sock)
     assert messages[0] == b"READY=1\nSTATUS=running 1 feed(s)"
@@ -68,12 +68,12 @@ def test_run_feeds_tells_systemd_ready_watchdog_status_and_stopping(
 
 def test_run_feeds_puts_the_signal_handlers_back() -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    run_feeds(feeds(), Sink(), RunOptions(iterations=1, status_every=0, verbosity=0), notifier=Notifier({}))
+    run_feeds(feeds(), sink(), RunOptions(iterations=1, status_every=0, verbosity=0), notifier=Notifier({}))
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
 def test_status_lines_go_to_the_log_at_their_interval(caplog: pytest.LogCaptureFixture) -> None:
-    loop = EventLoop(feeds(), Sink())
+    loop = EventLoop(feeds(), sink())
     reporter = Reporter(loop, Notifier({}), status_every=10, live=None, monotonic=lambda: 100.0)
     loop.started_at = 100.0
     with caplog.at_level("INFO", logger="dashboards_live.status"):
@@ -88,7 +88,7 @@ def test_status_lines_go_to_the_log_at_their_interval(caplog: pytest.LogCaptureF
 def test_on_a_terminal_a_live_line_is_redrawn_instead() -> None:
     out = io.StringIO()
     live = LiveLine(out)
-    loop = EventLoop(feeds(), Sink())
+    loop = EventLoop(feeds(), sink())
     reporter = Reporter(loop, Notifier({}), status_every=60, live=live, monotonic=lambda: 0.0)
     reporter(1.0)
     reporter(2.0)

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboards_live import storage
-from dashboards_live.publishing import Event
+from dashboards_live.contract import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

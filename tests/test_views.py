@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from gripcontrol import parse_grip_uri
 
-from dashboards_live.publishing import Event, store
+from dashboards_live.contract import Event
+from dashboards_live.storage import EventStore
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def test_page_renders_placeholders_before_any_event(client: Client) -> None:
 
 
 def test_page_renders_the_last_stored_event_per_component(client: Client) -> None:
-    store(
+    EventStore().append(
         [
             Event("demo", "sse_stat", "<b>old</b>"),
             Event("demo", "sse_stat", "<b>new</b>"),

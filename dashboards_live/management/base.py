@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
 from dashboards_live.components import InvalidValue
+from dashboards_live.contract import InvalidEvent
+from dashboards_live.errors import PublishError
 from dashboards_live.feeds import FeedError, UnknownFeed
-from dashboards_live.publishing import InvalidEvent, PublishError
 
-EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out
-EXIT_USAGE = 2  # bad usage or invalid input
+EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out, the database unreachable
+EXIT_USAGE = 2  # bad usage, invalid input or a bad setting
 
 
 @contextmanager
@@ -25,24 +23,7 @@ def exit_codes() -> Iterator[None]:
         yield
     except (InvalidEvent, InvalidValue, UnknownFeed, FeedError) as exc:
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+    except ImproperlyConfigured as exc:  # errors.ConfigError included: one line naming the setting
+        raise CommandError(str(exc), returncode=EXIT_USAGE) from None
     except PublishError as exc:
         raise CommandError(str(exc), returncode=EXIT_RUNTIME) from None
-
-
-def install_stop_handlers(stop: Callable[[], None]) -> None:
-    """SIGTERM and SIGINT ask for a clean stop; a second SIGINT exits at once."""
-    interrupted = False
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        stop()
-
-    def on_int(signum: int, frame: FrameType | None) -> None:
-        nonlocal interrupted
-        if interrupted:
-            sys.stderr.write("Interrupted twice: exiting without waiting.\n")
-            os._exit(130)
-        interrupted = True
-        stop()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_int)

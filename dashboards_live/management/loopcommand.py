@@ -8,8 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.feeds import Feed
-from dashboards_live.loop import LoopSummary, Publishes
+from dashboards_live.loop import LoopSummary
 from dashboards_live.management.base import EXIT_RUNTIME, exit_codes
 from dashboards_live.metrics import parse_addr
 from dashboards_live.runner import MetricsUnavailable, RunOptions, run_feeds
@@ -75,7 +76,7 @@ class LoopCommand(BaseCommand):
             help="serve Prometheus metrics on http://HOST:PORT/metrics (e.g. 127.0.0.1:9100)",
         )
 
-    def run_loop(self, feeds: Sequence[Feed], publisher: Publishes, options: dict[str, Any]) -> LoopSummary:
+    def run_loop(self, feeds: Sequence[Feed], engine: DeliveryEngine, options: dict[str, Any]) -> LoopSummary:
         """Run until stopped or bounded; a bounded run that leaves failures behind exits 1."""
         run = RunOptions(
             iterations=1 if options["once"] else options["iterations"],
@@ -86,7 +87,7 @@ class LoopCommand(BaseCommand):
         )
         with exit_codes():
             try:
-                summary = run_feeds(feeds, publisher, run)
+                summary = run_feeds(feeds, engine, run)
             except MetricsUnavailable as exc:
                 raise CommandError(str(exc), returncode=EXIT_RUNTIME) from None
         if summary.stopped:

@@ -194,9 +194,9 @@ def test_pushpin_down_for_5_s_never_stops_the_loop_and_state_is_current_after(ow
     proc.send_signal(signal.SIGTERM)
     code, _, err = finish(proc)
     assert code == 0
-    assert "WARNING dashboards_live.loop: publishing failed, retrying" in err
+    assert "WARNING dashboards_live.delivery: publishing failed, retrying" in err
     assert "Pushpin is not reachable" in err
-    assert "INFO dashboards_live.loop: publishing works again" in err
+    assert "INFO dashboards_live.delivery: publishing works again" in err
     assert "Traceback" not in err
 
 

@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dashboards_live.components import Chart, Stat
+from dashboards_live.contract import CHANNEL_RE, EVENT_RE, RESERVED_EVENTS
 from dashboards_live.demo import CHART, STAT
 from dashboards_live.oneoff import INPUT_FACTOR
-from dashboards_live.publishing import CHANNEL_RE, EVENT_RE, RESERVED_EVENTS
 from tests.support.sse import SSEClient, SSEEvent
 from tests.support.stack import PYTHON, ROOT, Stack, free_port
 

@@ -247,7 +247,7 @@ class Stack:
         feed would; returns each publish call's start on the monotonic clock."""
         code = (
             "import json, sys, time\n"
-            "from dashboards_live.publishing import make_event, publish\n"
+            "from dashboards_live.contract import make_event\nfrom dashboards_live.delivery import publish\n"
             "args = json.loads(sys.stdin.read())\n"
             "out = []\n"
             "for i, data in enumerate(args['datas']):\n"

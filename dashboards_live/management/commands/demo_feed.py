@@ -7,11 +7,13 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from dashboards_live import demo
+from dashboards_live.contract import validate_channel
 from dashboards_live.dashboards import DEMO
+from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.errors import PublishError
 from dashboards_live.feeds import registry
 from dashboards_live.management.base import EXIT_RUNTIME, exit_codes
 from dashboards_live.management.loopcommand import LoopCommand, positive_float
-from dashboards_live.publishing import Publisher, PublishError, validate_channel
 from dashboards_live.runner import wait_for_pushpin
 
 
@@ -33,13 +35,14 @@ class Command(LoopCommand):
     def handle(self, *, interval: float, channel: str, seed: int | None, wait: float, **options: Any) -> str:
         with exit_codes():
             validate_channel(channel)
+            engine = DeliveryEngine.from_settings()
         demo.source.seed(seed)
         feeds = [f.but(channel=channel, interval=interval) for f in registry.select(demo.DEMO_FEEDS)]
-        publisher = Publisher()
         try:
             # under honcho the feed starts with Pushpin, so give it a moment
-            wait_for_pushpin(publisher, wait)
+            wait_for_pushpin(engine, wait)
         except PublishError as exc:
+            engine.close()
             raise CommandError(
                 f"{exc}. Start it with `python manage.py runpushpin` (or `honcho start`).", returncode=EXIT_RUNTIME
             ) from None
@@ -48,9 +51,9 @@ class Command(LoopCommand):
             self.stdout.write(f"Dashboard: {settings.DASHBOARDS_PUBLIC_URL.rstrip('/')}{path}")
             self.stdout.flush()
         try:
-            summary = self.run_loop(feeds, publisher, options)
+            summary = self.run_loop(feeds, engine, options)
         finally:
-            publisher.close()
+            engine.close()
         if options["verbosity"] < 1:
             return ""
         return (

@@ -4,10 +4,10 @@ from argparse import ArgumentParser
 from typing import Any
 
 from dashboards_live import feeds as feeds_module
+from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.feeds import FeedError, autodiscover
 from dashboards_live.management.base import exit_codes
 from dashboards_live.management.loopcommand import LoopCommand
-from dashboards_live.publishing import Publisher
 
 
 class Command(LoopCommand):
@@ -36,11 +36,11 @@ class Command(LoopCommand):
         if list_feeds:
             return feeds_module.table(selected)
         with exit_codes():
-            publisher = Publisher()
+            engine = DeliveryEngine.from_settings()
         try:
-            summary = self.run_loop(selected, publisher, options)
+            summary = self.run_loop(selected, engine, options)
         finally:
-            publisher.close()
+            engine.close()
         if options["verbosity"] < 1:
             return ""
         return (

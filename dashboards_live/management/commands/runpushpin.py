@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboards_live.conf import Target
 from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE
-from dashboards_live.publishing import Target
 from dashboards_live.pushpin import PushpinSettings, busy_ports, write_instance
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -1,20 +1,9 @@
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from dashboards_live.publishing import (
-    PUSHPIN_MAX_BODY,
-    Event,
-    InvalidEvent,
-    batches,
-    encode_body,
-    export_item,
-    kick_items,
-    make_event,
-    sse_frame,
-)
+from dashboards_live.components import Stat
+from dashboards_live.contract import Event, InvalidEvent, make_event
 
 
 @pytest.mark.parametrize("channel", ["", "a" * 65, "with space", "slash/", "ünï", "a\nb"])
@@ -70,38 +59,27 @@ def test_newlines_tabs_quotes_percent_and_unicode_are_legal() -> None:
     assert make_event("c", "e", data).data == data
 
 
-def test_sse_frame_splits_lines() -> None:
-    assert sse_frame("e", "a\nb", "c:1") == "event: e\nid: c:1\ndata: a\ndata: b\n\n"
+def test_an_event_can_only_be_built_valid() -> None:
+    with pytest.raises(InvalidEvent) as info:
+        Event("c", "keep-alive", "x")
+    assert info.value.rule == "reserved"
+    with pytest.raises(InvalidEvent) as info:
+        Event("bad channel", "e", "x")
+    assert info.value.rule == "channel"
+    with pytest.raises(InvalidEvent) as info:
+        Event("c", "e", "a\x00b")
+    assert info.value.rule == "nul"
 
 
-def test_stored_item_escapes_percent_for_pushpin_build_id() -> None:
-    item = export_item(Event("c", "e", "100%"), 5)
-    assert item["channel"] == "events-c"
-    assert item["id"] == "5" and item["prev-id"] == "4"
-    assert item["http-stream"]["content"] == "event: e\nid: %I\ndata: 100%%\n\n"
-    assert item["http-stream"]["content-filters"] == ["build-id"]
+def test_the_data_limit_is_the_setting(settings) -> None:
+    settings.DASHBOARDS_MAX_DATA_BYTES = 4
+    assert Event("c", "e", "abcd").data == "abcd"
+    with pytest.raises(InvalidEvent) as info:
+        Event("c", "e", "abcde")
+    assert info.value.rule == "size"
 
 
-def test_batches_stay_under_the_limit_and_keep_order() -> None:
-    items = [export_item(Event("c", "e", "x" * 1000), i) for i in range(1, 301)]
-    out = batches(items, limit=50_000)
-    assert [i for b in out for i in b] == items
-    assert all(len(encode_body(b)) <= 50_000 for b in out)
-    assert len(out) > 1
-
-
-def test_body_is_json_pushpin_accepts() -> None:
-    body = encode_body([export_item(Event("c", "e", "ü"), 1)])
-    assert json.loads(body)["items"][0]["channel"] == "events-c"
-    assert len(body) < PUSHPIN_MAX_BODY
-
-
-def test_kick_items_end_one_users_streams_that_carry_a_mark() -> None:
-    error, close = kick_items("7", "access-staff", "Staff status removed.")
-    assert error["channel"] == close["channel"] == "user-7"
-    assert error["meta"] == close["meta"] == {"require_sub": "access-staff"}
-    assert close["http-stream"] == {"action": "close"}
-    frame = error["http-stream"]["content"]
-    assert frame.startswith("event: stream-error\nid: error\ndata: ")
-    data = json.loads(frame.split("data: ", 1)[1])
-    assert data == {"condition": "forbidden", "text": "Staff status removed."}
+@pytest.mark.parametrize("key", ["keep-alive", "stream-open", "1st", "a b"])
+def test_a_component_key_obeys_the_event_name_rule_at_declaration(key: str) -> None:
+    with pytest.raises(InvalidEvent):
+        Stat(key)
