@@ -101,7 +101,7 @@ def test_a_failed_store_posts_nothing() -> None:
 
 
 def test_preview_carries_the_id_the_event_would_get() -> None:
-    e, store, pushpin, _ = engine()
+    e, _, pushpin, _ = engine()
     e.publish(events(1))
     frame = e.preview(Event("c", "e", "a\nb"))
     assert frame == f"event: e\nid: {browser_event_id('c', 2)}\ndata: a\ndata: b\n\n"
