@@ -75,7 +75,7 @@ def test_no_module_imports_a_higher_layer() -> None:
 
 
 def test_there_is_no_import_cycle() -> None:
-    edges = {top(m): set() for m in graph()}
+    edges: dict[str, set[str]] = {top(m): set() for m in graph()}
     for module, imported in graph().items():
         edges[top(module)] |= {top(t) for t in imported if top(t) != top(module)}
     state: dict[str, int] = {}  # 1 visiting, 2 done
