@@ -19,11 +19,12 @@ def main() -> None:
 
     try:
         settings.INSTALLED_APPS  # noqa: B018  (loads config.settings, which reads the environment)
+        execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
-        # a missing or malformed variable: one line for the user, not a traceback
+        # a missing or malformed variable (config/env.py, dashboards_live/conf.py):
+        # one line for the user that names it, not a traceback; exit 2 is bad usage
         sys.stderr.write(f"Error: {exc}\n")
         sys.exit(2)
-    execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,11 @@ class DashboardsLiveConfig(AppConfig):
     verbose_name = "Live dashboards"
 
     def ready(self) -> None:
-        from dashboards_live import checks, revocation  # noqa: F401  (importing checks registers them)
+        from dashboards_live import checks, conf, revocation  # noqa: F401  (importing checks registers them)
+        from dashboards_live.channels import ChannelRules
 
+        # a malformed setting stops every process at start, with one line naming
+        # it (manage.py exits 2), instead of failing deep inside the first publish
+        conf.check()
+        ChannelRules.checked()
         revocation.connect()

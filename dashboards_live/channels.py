@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from django_eventstream.channelmanager import DefaultChannelManager
 
 from dashboards_live.contract import is_channel
+from dashboards_live.errors import ConfigError
 
 DEMO_CHANNEL = "demo"
 PUBLIC, AUTHENTICATED, STAFF, GROUP = "public", "authenticated", "staff", "group:"
@@ -76,6 +77,19 @@ class ChannelRules:
     @classmethod
     def from_settings(cls) -> ChannelRules:
         return cls(dict(getattr(settings, "DASHBOARDS_CHANNELS", {})))
+
+    @classmethod
+    def checked(cls) -> ChannelRules:
+        """The rules in the settings, every one valid, or a ConfigError naming DASHBOARDS_CHANNELS."""
+        raw = getattr(settings, "DASHBOARDS_CHANNELS", {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError("DASHBOARDS_CHANNELS", "must map channel names or patterns to rules")
+        for pattern, rule in raw.items():
+            try:
+                validate_rule(rule)
+            except InvalidRule as exc:
+                raise ConfigError("DASHBOARDS_CHANNELS", f"{pattern!r}: {exc}") from None
+        return cls(dict(raw))
 
     def rule_for(self, channel: str) -> str | None:
         """The rule that governs `channel`, or None when nobody may read it."""

@@ -85,3 +85,17 @@ def port(setting: str, raw: object) -> int:
     if not 0 < value < 65536:
         raise ConfigError(setting, f"must be a port number (1-65535), not {value}")
     return value
+
+
+def max_data_bytes() -> int:
+    value = getattr(settings, "DASHBOARDS_MAX_DATA_BYTES", 64 * 1024)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError("DASHBOARDS_MAX_DATA_BYTES", f"must be a whole number of bytes, at least 1, not {value!r}")
+    return value
+
+
+def check() -> None:
+    """Every publishing setting, read once at start-up: the first bad one raises ConfigError."""
+    publish_targets()
+    publish_timeout()
+    max_data_bytes()
