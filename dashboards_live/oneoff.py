@@ -126,7 +126,8 @@ def send(event: Event, *, timeout: float | None = None, engine: DeliveryEngine |
     """Store and deliver one event synchronously; raises PublishError (nothing kept) on failure."""
     began = time.monotonic()
     own = engine is None
-    engine = DeliveryEngine.from_settings() if engine is None else engine
+    # the transport's own timeout is what its errors quote ("did not answer within 1 s")
+    engine = DeliveryEngine.from_settings(timeout=timeout) if engine is None else engine
     try:
         [published] = engine.publish([event], timeout=timeout)
     finally:
