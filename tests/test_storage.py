@@ -49,22 +49,25 @@ def test_rows_match_what_django_eventstream_writes() -> None:
     )
 
 
-def test_a_batch_costs_a_few_queries_not_several_per_event() -> None:
+def test_a_batch_costs_a_few_queries_not_several_per_event(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.db import connection
 
     storage.append_events(events("q", 1))  # the channel's counter exists from here on
-    storage._next_trim = 1e18  # no trim in this batch
+    # no trim in this batch; monkeypatch puts the module's schedule back afterwards,
+    # or no later test in this process would ever trim
+    monkeypatch.setattr(storage, "_next_trim", 1e18)
     with CaptureQueriesContext(connection) as queries:
         storage.append_events(events("q", 100))
     assert len(queries) <= 6
 
 
-def test_expired_events_are_trimmed_at_most_once_a_minute() -> None:
+def test_expired_events_are_trimmed_at_most_once_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
     from django_eventstream.models import Event as Row
 
     storage.append_events(events("old", 3))
     Row.objects.filter(channel="old").update(created=timezone.now() - datetime.timedelta(days=2))
-    storage._next_trim = 0.0
+    # the simulated clock below (1000 s) is behind time.monotonic(): restore the real schedule afterwards
+    monkeypatch.setattr(storage, "_next_trim", 0.0)
     assert storage.maybe_trim(now=1000.0) is True
     assert not Row.objects.filter(channel="old").exists()
     assert storage.maybe_trim(now=1000.0 + storage.TRIM_EVERY - 1) is False
