@@ -9,14 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
 from dashboards_live.components import InvalidValue
+from dashboards_live.errors import ConfigError, PushpinError
 from dashboards_live.feeds import FeedError, UnknownFeed
 from dashboards_live.publishing import InvalidEvent, PublishError
 
 EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out
-EXIT_USAGE = 2  # bad usage or invalid input
+EXIT_USAGE = 2  # bad usage, invalid input or a bad setting
 
 
 @contextmanager
@@ -25,7 +27,10 @@ def exit_codes() -> Iterator[None]:
         yield
     except (InvalidEvent, InvalidValue, UnknownFeed, FeedError) as exc:
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
-    except PublishError as exc:
+    except (ConfigError, ImproperlyConfigured) as exc:
+        # ConfigError names the setting; Django's own ImproperlyConfigured is a bad setting too
+        raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+    except (PublishError, PushpinError) as exc:
         raise CommandError(str(exc), returncode=EXIT_RUNTIME) from None
 
 
