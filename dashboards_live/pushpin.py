@@ -119,7 +119,7 @@ def plan_instance(
     run = (rundir if rundir is not None else base / "run").absolute()
     if len(str(run).encode()) + LONGEST_SOCKET_NAME > SOCKET_PATH_MAX:
         raise ConfigError(
-            "--instance-dir",
+            "--instance-dir" if instance_dir is not None else "DASHBOARDS_VAR_DIR",
             f"{run} is too long for Pushpin's unix sockets (at most "
             f"{SOCKET_PATH_MAX - LONGEST_SOCKET_NAME} bytes): use a shorter folder",
         )

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -158,6 +159,11 @@ def test_a_grip_url_runpushpin_cannot_serve_is_refused(url: object) -> None:
 
 def test_an_instance_folder_too_long_for_unix_sockets_is_refused() -> None:
     assert refused(instance_dir=Path("/tmp/" + "x" * 80)).setting == "--instance-dir"
+
+
+def test_a_default_instance_folder_too_long_names_the_var_dir(settings: Any) -> None:
+    settings.VAR_DIR = Path("/tmp/" + "x" * 80)
+    assert refused(instance_dir=None).setting == "DASHBOARDS_VAR_DIR"
 
 
 # -- writing, ports, command line ---------------------------------------------
