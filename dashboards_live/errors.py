@@ -3,6 +3,7 @@
 - InvalidEvent (contract.py) and InvalidValue (components.py): bad input, exit 2.
 - ConfigError: a bad setting, named in the message, exit 2.
 - PublishError: Pushpin or the database failed a publish, exit 1.
+- PushpinError: Pushpin cannot be started (not installed, a port taken), exit 1.
 """
 
 from __future__ import annotations
@@ -30,3 +31,7 @@ class PublishError(RuntimeError):
     undelivered: Sequence[Published] = ()  # what no Pushpin took, withdrawn again (set by the engine)
     undelivered_count: int = 0  # how many of the posted items, from the end, no Pushpin took
     partial: bool = False  # another Pushpin instance did take it
+
+
+class PushpinError(RuntimeError):
+    """Pushpin cannot start here: its binary is missing, or a port it needs is already taken."""

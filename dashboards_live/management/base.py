@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from dashboards_live.components import InvalidValue
 from dashboards_live.contract import InvalidEvent
-from dashboards_live.errors import PublishError
+from dashboards_live.errors import PublishError, PushpinError
 from dashboards_live.feeds import FeedError, UnknownFeed
 
 EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out, the database unreachable
@@ -25,5 +25,5 @@ def exit_codes() -> Iterator[None]:
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
     except ImproperlyConfigured as exc:  # errors.ConfigError included: one line naming the setting
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
-    except PublishError as exc:
+    except (PublishError, PushpinError) as exc:
         raise CommandError(str(exc), returncode=EXIT_RUNTIME) from None

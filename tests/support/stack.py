@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dashboards_live.pushpin import PushpinSettings, busy_ports, set_option, write_instance
+from dashboards_live import pushpin
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -140,7 +140,7 @@ class Stack:
     def _free_offset(self) -> int:
         for _ in range(50):
             offset = random.randrange(1000, 20000, 10)
-            if not busy_ports("127.0.0.1", [5560 + offset, 5562 + offset, 5563 + offset]):
+            if not pushpin.busy_ports("127.0.0.1", [port + offset for port in pushpin.ZMQ_PORTS]):
                 return offset
         raise RuntimeError("no free port offset for Pushpin's ZMQ ports")
 
@@ -152,33 +152,22 @@ class Stack:
 
     # -- Pushpin ------------------------------------------------------------
     def start_pushpin(self, timeout: float = 15) -> None:
-        binary = require("pushpin", "end-to-end tests run the real proxy")
-        instance = PushpinSettings(
-            http_port=f"127.0.0.1:{self.client_port}",
-            publish_port=self.publish_port,
-            port_offset=self.port_offset,
-            sig_key=self.sig_key,
+        require("pushpin", "end-to-end tests run the real proxy")
+        # planned from the stack's GRIP_URL exactly as runpushpin plans it from the environment's
+        instance = pushpin.plan_instance(
+            self.env["GRIP_URL"],
+            instance_dir=self.base / "pushpin",
             rundir=self.run_dir,
-            logdir=self.base / "pushpin" / "log",
-            routes=self.base / "pushpin" / "routes",
-        )
-        taken = busy_ports("127.0.0.1", [self.client_port, self.publish_port, *instance.zmq_ports])
-        if taken:
-            raise RuntimeError(f"ports {taken} are taken; Pushpin would start without them")
-        conf = write_instance(
-            ROOT / "pushpin" / "pushpin.conf",
-            instance,
-            self.base / "pushpin" / "pushpin.conf",
+            http_port=f"127.0.0.1:{self.client_port}",
             web=f"127.0.0.1:{self.web_port}",
+            port_offset=self.port_offset,
+            overrides=self.pushpin_overrides,
         )
-        if self.pushpin_overrides:
-            text = conf.read_text()
-            for (section, key), value in self.pushpin_overrides.items():
-                text = set_option(text, section, key, value)
-            conf.write_text(text)
+        pushpin.check_ports_free(instance)
+        pushpin.write_instance(ROOT / "pushpin" / "pushpin.conf", instance.settings, instance.conf, instance.web)
         log = self.base / "pushpin.log"
         self.pushpin = subprocess.Popen(
-            [binary, "--config", str(conf), "--merge-output"],
+            pushpin.argv(instance),
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
 import os
-import shutil
+import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from dashboards_live.conf import Target
-from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE
-from dashboards_live.pushpin import PushpinSettings, busy_ports, write_instance
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from dashboards_live import pushpin
+from dashboards_live.management.base import exit_codes
 
 
 class Command(BaseCommand):
@@ -22,22 +19,26 @@ class Command(BaseCommand):
         "publish port taken from GRIP_URL so that it matches every publisher.\n"
         "Example: python manage.py runpushpin --http-port 7999 --web 127.0.0.1:8000"
     )
+    # It checks the one setting it uses (GRIP_URL) itself, in one line; the
+    # web process's checks (database, channels) are not Pushpin's business.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
+        # values stay strings: a bad one is a one-line ConfigError, not argparse's usage block
         parser.add_argument(
             "--http-port",
-            default=os.environ.get("PUSHPIN_HTTP_PORT", "7999"),
-            help="[ADDR:]PORT browsers connect to (default: $PUSHPIN_HTTP_PORT or 7999, all interfaces)",
+            default=None,
+            help=f"[ADDR:]PORT browsers connect to (default: ${pushpin.HTTP_PORT_VARIABLE} or "
+            f"{pushpin.DEFAULT_HTTP_PORT}, all interfaces)",
         )
         parser.add_argument(
             "--web",
-            default=os.environ.get("DASHBOARDS_WEB_ADDR", "127.0.0.1:8000"),
-            help="HOST:PORT of the Django web process (default: 127.0.0.1:8000)",
+            default=None,
+            help=f"HOST:PORT of the Django web process (default: ${pushpin.WEB_VARIABLE} or {pushpin.DEFAULT_WEB})",
         )
         parser.add_argument(
             "--port-offset",
-            type=int,
-            default=0,
+            default="0",
             help="shift Pushpin's ZMQ ports, to run several instances on one host",
         )
         parser.add_argument(
@@ -46,45 +47,36 @@ class Command(BaseCommand):
             default=None,
             help="where the rendered config, run and log files go (default: var/pushpin)",
         )
-        parser.add_argument("--check", action="store_true", help="write the config and exit")
+        parser.add_argument("--check", action="store_true", help="write the config, print its path and exit")
 
     def handle(
-        self, *, http_port: str, web: str, port_offset: int, instance_dir: Path | None, check: bool, **options: Any
+        self,
+        *,
+        http_port: str | None,
+        web: str | None,
+        port_offset: str,
+        instance_dir: Path | None,
+        check: bool,
+        **options: Any,
     ) -> None:
-        target = Target.from_grip_url(settings.GRIP_URL)
-        if target.host not in LOOPBACK:
-            raise CommandError(
-                f"GRIP_URL points at {target.host}; runpushpin only runs a local Pushpin (publish port on 127.0.0.1)",
-                returncode=EXIT_USAGE,
+        with exit_codes():
+            instance = pushpin.plan_instance(
+                getattr(settings, "GRIP_URL", None),
+                instance_dir=instance_dir,
+                http_port=http_port,
+                web=web,
+                port_offset=port_offset,
             )
-        if not isinstance(target.key, str) or not target.key:
-            raise CommandError("GRIP_URL has no ?key=...: Pushpin needs it to sign requests", returncode=EXIT_USAGE)
-        base = instance_dir or Path(settings.VAR_DIR) / "pushpin"
-        instance = PushpinSettings(
-            http_port=http_port,
-            publish_port=target.port,
-            port_offset=port_offset,
-            sig_key=target.key,
-            rundir=base / "run",
-            logdir=base / "log",
-            routes=base / "routes",
+            conf = pushpin.write_instance(pushpin.shipped_template(), instance.settings, instance.conf, instance.web)
+            if check:
+                self.stdout.write(str(conf))
+                return
+            argv = pushpin.argv(instance)
+            pushpin.check_ports_free(instance)
+        self.stderr.write(
+            f"Pushpin: browsers on :{instance.client_port}, publishes on "
+            f"127.0.0.1:{instance.settings.publish_port}, routes to {instance.web}"
         )
-        conf = write_instance(
-            Path(settings.BASE_DIR) / "pushpin" / "pushpin.conf", instance, base / "pushpin.conf", web
-        )
-        if check:
-            self.stdout.write(str(conf))
-            return
-        binary = shutil.which("pushpin")
-        if binary is None:
-            raise CommandError("pushpin is not installed: sudo apt-get install pushpin", returncode=EXIT_RUNTIME)
-        client_port = int(http_port.rsplit(":", 1)[-1])
-        taken = busy_ports("127.0.0.1", [client_port, target.port, *instance.zmq_ports])
-        if taken:
-            raise CommandError(
-                f"port(s) {', '.join(map(str, taken))} already in use: is another Pushpin running?",
-                returncode=EXIT_RUNTIME,
-            )
-        self.stderr.write(f"Pushpin: browsers on :{client_port}, publishes on {target.display}, routes to {web}")
         self.stderr.flush()
-        os.execv(binary, [binary, "--config", str(conf), "--merge-output"])
+        sys.stdout.flush()
+        os.execv(argv[0], argv)
