@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboards_live.contract import validate_event_name
@@ -79,6 +79,7 @@ class Component:
     def __init__(self, key: str, *, title: str = "") -> None:
         # the key is the event name: the same rule, checked when the component is declared
         self.key = validate_event_name(key)
+        self._template: Any = None
         self.title = title
 
     def next_state(self, previous: Any, value: Any) -> Any:
@@ -89,7 +90,10 @@ class Component:
         raise NotImplementedError
 
     def render(self, state: Any) -> str:
-        html = render_to_string(self.template_name, {"component": self, **self.context(state)})
+        # the loaded template is kept: a feed renders the same one thousands of times
+        if self._template is None:
+            self._template = get_template(self.template_name)
+        html = self._template.render({"component": self, **self.context(state)})
         return "\n".join(line for line in html.strip().splitlines() if line.strip())
 
     def __repr__(self) -> str:
