@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django_eventstream",
     "django_htmx",
     "dashboards_live",
+    # your apps with dashboards.py / feeds.py, when not listed above
+    *envlist("DASHBOARDS_APPS", []),
 ]
 
 MIDDLEWARE = [

@@ -5,8 +5,11 @@ from django.urls import path
 from dashboards_live import views
 
 urlpatterns = [
-    path("", views.demo_dashboard, name="demo"),
+    path("", views.home, name="home"),
+    path("dashboards/", views.dashboard_index, name="dashboards"),
+    path("dashboards/<str:name>/", views.dashboard_page, name="dashboard"),
     path("demo/<str:channel>/", views.demo_dashboard, name="demo-channel"),
+    path("fragments/<str:channel>/<str:key>/", views.fragment, name="fragment"),
     path("events/<str:channel>/", views.events, name="events"),
     # any active user (the admin's login only lets staff in)
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -103,3 +103,44 @@ def check_channel_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 Error(f"DASHBOARDS_CHANNELS[{pattern!r}]: {exc}; nobody can read it.", id="dashboards_live.E006")
             )
     return errors
+
+
+@register()
+def check_dashboards(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Declared dashboards: what the classes recorded, duplicate names, channels no rule covers."""
+    from dashboards_live.channels import ChannelRules
+    from dashboards_live.contract import InvalidEvent, validate_channel
+    from dashboards_live.dashboards import autodiscover
+
+    errors: list[CheckMessage] = []
+    rules = ChannelRules.from_settings()
+    by_name: dict[str, str] = {}
+    for dashboard in autodiscover().all():
+        where = f"{dashboard.__module__}.{dashboard.__qualname__}"
+        errors += [Error(str(p), obj=where, id=p.id) for p in dashboard.problems]
+        if dashboard.name in by_name:
+            errors.append(
+                Error(
+                    f"dashboard name {dashboard.name!r} is already taken by {by_name[dashboard.name]}",
+                    hint="Give one of them another `name = ...`.",
+                    obj=where,
+                    id="dashboards_live.E024",
+                )
+            )
+        by_name.setdefault(dashboard.name, where)
+        try:
+            validate_channel(dashboard.channel)
+        except InvalidEvent as exc:
+            errors.append(Error(f"channel: {exc}", obj=where, id="dashboards_live.E025"))
+            continue
+        if rules.rule_for(dashboard.channel) is None:
+            errors.append(
+                Error(
+                    f"channel: {dashboard.channel!r} is not covered by DASHBOARDS_CHANNELS, "
+                    "so nobody could read this dashboard.",
+                    hint=f'Add a rule, e.g. DASHBOARDS_CHANNELS="{dashboard.channel}=staff".',
+                    obj=where,
+                    id="dashboards_live.E026",
+                )
+            )
+    return errors

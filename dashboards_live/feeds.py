@@ -1,14 +1,21 @@
 """What a feed is, and the registry that finds them.
 
-A feed produces a component's next value on a schedule:
+A feed produces a component's next value on a schedule. Bound to a component
+of a declared dashboard (its channel and event name come from the dashboard):
 
-    from dashboards_live.feeds import feed
+    from dashboards_live import feed
 
-    @feed(channel="ops", component=SSEStat("queue_depth"), every=5)
+    @feed(Ops.queue, every=5)
+    def queue() -> int:
+        return Job.objects.filter(done=False).count()
+
+or to a channel and a free-standing component:
+
+    @feed(channel="ops", component=Stat("queue_depth"), every=5)
     def queue_depth() -> dict[str, str]:
         return {"text": str(Job.objects.filter(done=False).count()), "sub_text": "jobs waiting"}
 
-Feeds live in the `feeds` module of any installed app (found like the admin's
+Feeds live in the `feeds` (or `dashboards`) module of any installed app (found like the admin's
 autodiscovery) or in a module listed in DASHBOARDS_FEED_MODULES.
 """
 
@@ -94,8 +101,21 @@ def make_feed(
     )
 
 
-def feed(*, channel: str, component: Component, every: float, name: str | None = None) -> Callable[[F], F]:
-    """Declare a feed: the decorated callable returns the component's next value."""
+def feed(
+    target: Component | None = None,
+    /,
+    *,
+    every: float,
+    channel: str | None = None,
+    component: Component | None = None,
+    name: str | None = None,
+) -> Callable[[F], F]:
+    """Declare a feed: the decorated callable returns the component's next value.
+
+    `@feed(Ops.queue, every=5)` for a dashboard's component, or
+    `@feed(channel="ops", component=Stat("queue"), every=5)`.
+    """
+    component, channel = _bind(target, component, channel)
 
     def register(produce: F) -> F:
         registry.add(make_feed(produce, channel=channel, component=component, every=every, name=name))
@@ -104,11 +124,26 @@ def feed(*, channel: str, component: Component, every: float, name: str | None =
     return register
 
 
+def _bind(target: Component | None, component: Component | None, channel: str | None) -> tuple[Component, str]:
+    if target is not None and component is not None:
+        raise FeedError("give the component once: @feed(Ops.queue, every=...) or component=...")
+    component = target if target is not None else component
+    if component is None:
+        raise FeedError("a feed needs a component: @feed(Ops.queue, every=...)")
+    if not isinstance(component, Component):
+        raise FeedError(f"{component!r} is not a component (Stat, Chart, Table, Text, Gauge)")
+    channel = channel if channel is not None else component.channel
+    if channel is None:
+        raise FeedError(f"{component!r} is not declared on a Dashboard, so it has no channel: give channel=...")
+    return component, channel
+
+
 def autodiscover() -> FeedRegistry:
     from django.conf import settings
     from django.utils.module_loading import autodiscover_modules
 
-    autodiscover_modules("feeds")
+    # feeds may be declared beside their dashboards, so both modules are looked for
+    autodiscover_modules("dashboards", "feeds")
     for path in settings.DASHBOARDS_FEED_MODULES:
         try:
             importlib.import_module(path)

@@ -22,8 +22,10 @@ from dashboards_live.contract import (
     validate_channel,
     validate_event_name,
 )
+from dashboards_live.dashboards import find_component
 from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.feeds import autodiscover
+from dashboards_live.push import render_all
 
 Mode = Literal["text", "json", "stat", "chart"]
 # input may be pretty-printed JSON that compacts under the data limit
@@ -114,6 +116,21 @@ def prepare(channel: str, event: str, raw: str | bytes, mode: Mode = "text") -> 
     else:
         data = render(mode, channel, event, parse_json(raw))
     return make_event(channel, event, data)
+
+
+def prepare_for(reference: str, raw: str | bytes) -> Event:
+    """The event `reference` (DASHBOARD.COMPONENT) would publish for the JSON value in `raw`.
+
+    The declared component renders it, building on its last stored state as
+    push() does, so a Chart gets one more point.
+    """
+    component = find_component(reference)
+    value = parse_json(raw)
+    try:
+        [event] = render_all([(component, value)], time.time())
+    except InvalidValue as exc:
+        raise InvalidEvent("value", f"invalid {component.kind} value for {reference}: {one_line(str(exc))}") from None
+    return event
 
 
 @dataclass(frozen=True)

@@ -272,9 +272,17 @@ def check_ports_free(instance: Instance) -> None:
         )
 
 
-def argv(instance: Instance) -> list[str]:
+LOG_LEVELS = {"0": "errors", "1": "warnings", "2": "info (each publish)", "3": "debug"}
+
+
+def argv(instance: Instance, loglevel: str | None = None) -> list[str]:
     """The command line that runs the instance in the foreground; a PushpinError if pushpin is missing."""
     binary = shutil.which("pushpin")
     if binary is None:
         raise PushpinError("pushpin is not installed: sudo apt-get install pushpin")
-    return [binary, "--config", str(instance.conf), "--merge-output"]
+    command = [binary, "--config", str(instance.conf), "--merge-output"]
+    if loglevel is not None:
+        if loglevel not in LOG_LEVELS:
+            raise ConfigError("--loglevel", f"Pushpin's log level is one of {', '.join(LOG_LEVELS)}, not {loglevel!r}")
+        command.append(f"--loglevel={loglevel}")
+    return command

@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django_eventstream.storage import DjangoModelStorage
@@ -225,3 +226,30 @@ class Storage(DjangoModelStorage):  # type: ignore[misc]
             cursor.execute(f"SELECT value FROM {table} WHERE name = %s", [channel])
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Last:
+    """The last stored event of one component: its data (the fragment) and when it was stored."""
+
+    data: str
+    created: datetime.datetime
+
+
+def last_events(channel: str, keys: Sequence[str]) -> dict[str, Last]:
+    """The last stored event for each of `keys` on `channel`, so late joiners see current values."""
+    from django.db.models import Max
+    from django_eventstream.models import Event as Row
+
+    if not keys or storage_for(channel) is None:
+        return {}
+    newest = Row.objects.filter(channel=channel, type__in=list(keys)).values("type").annotate(eid=Max("eid"))
+    eids = [row["eid"] for row in newest]
+    rows = Row.objects.filter(channel=channel, eid__in=eids).values_list("type", "data", "created")
+    return {kind: Last(_decoded(data), created) for kind, data, created in rows}
+
+
+def _decoded(data: str) -> str:
+    # django-eventstream stores data as JSON; ours is always a JSON string
+    value = json.loads(data)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,37 +1,102 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django_eventstream.views import events as eventstream_events
 from gripcontrol import Channel
 
+from dashboards_live import dashboards
 from dashboards_live.channels import ChannelRules, access_channels, refusal
 from dashboards_live.contract import is_channel
-from dashboards_live.dashboards import DEMO, last_fragments
+from dashboards_live.dashboards import Dashboard
+from dashboards_live.storage import last_events
+
+DEMO_NAME = "demo"
 
 
-def demo_dashboard(request: HttpRequest, channel: str = DEMO.channel) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("dashboard", name=DEMO_NAME)
+
+
+def dashboard_index(request: HttpRequest) -> HttpResponse:
+    rules = ChannelRules.from_settings()
+    readable = [d for d in dashboards.autodiscover().all() if rules.can_read(request.user, d.channel)]
+    return render(request, "dashboards/index.html", {"dashboards": readable, "hidden": not readable})
+
+
+def dashboard_page(request: HttpRequest, name: str) -> HttpResponse:
+    dashboard = dashboards.autodiscover().get(name)
+    if dashboard is None:
+        raise Http404("no such dashboard")
+    return _page(request, dashboard, dashboard.channel)
+
+
+def demo_dashboard(request: HttpRequest, channel: str) -> HttpResponse:
+    """The demo dashboard on another channel (a second demo, or a test's own)."""
+    demo = dashboards.autodiscover().get(DEMO_NAME)
+    if demo is None or not is_channel(channel):
+        raise Http404("no such channel")
+    return _page(request, demo, channel)
+
+
+def _refused(request: HttpRequest, channel: str) -> HttpResponse | None:
+    if ChannelRules.from_settings().can_read(request.user, channel):
+        return None
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    raise PermissionDenied(refusal(request.user, channel))
+
+
+def _page(request: HttpRequest, dashboard: type[Dashboard], channel: str) -> HttpResponse:
+    refused = _refused(request, channel)
+    if refused is not None:
+        return refused
+    last = last_events(channel, [c.key for c in dashboard.components])
+    blocks = [
+        {
+            "heading": block.heading,
+            "slots": [
+                c.render_slot(
+                    last[c.key].data if c.key in last else None,
+                    poll_url=reverse("fragment", args=[channel, c.key]) if c.poll_rate else None,
+                )
+                for c in block.components
+            ],
+        }
+        for block in dashboard.blocks()
+    ]
+    updated = max((e.created for e in last.values()), default=None)
+    context: dict[str, Any] = {
+        "dashboard": dashboard,
+        "channel": channel,
+        "events_url": f"{settings.DASHBOARDS_EVENTS_URL}{channel}/",
+        "blocks": blocks,
+        "updated": updated,
+    }
+    return render(request, "dashboards/dashboard.html", context)
+
+
+@never_cache
+def fragment(request: HttpRequest, channel: str, key: str) -> HttpResponse:
+    """A component's last stored fragment: what `poll_rate` components fetch while the stream is down."""
     if not is_channel(channel):
         raise Http404("no such channel")
-    if not ChannelRules.from_settings().can_read(request.user, channel):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        raise PermissionDenied(refusal(request.user, channel))
-    dashboard = DEMO.on(channel)
-    fragments = last_fragments(channel, [c.key for c in dashboard.components])
-    return render(
-        request,
-        "dashboards/dashboard.html",
-        {
-            "dashboard": dashboard,
-            "channel": channel,
-            "events_url": f"{settings.DASHBOARDS_EVENTS_URL}{channel}/",
-            "slots": [c.render_slot(fragments.get(c.key)) for c in dashboard.components],
-        },
-    )
+    reason = refusal(request.user, channel)
+    if reason is not None:
+        return HttpResponseForbidden(reason + "\n", content_type="text/plain")
+    last = last_events(channel, [key]).get(key)
+    if last is None:
+        return HttpResponse(status=204)  # htmx leaves the placeholder in place
+    response = HttpResponse(last.data, content_type="text/html; charset=utf-8")
+    response["Last-Modified"] = last.created.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return response
 
 
 def events(request: HttpRequest, channel: str) -> HttpResponse:

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("components, encoding, channels, settings", {"components", "encoding", "channels", "conf", "systemd"}),
     ("transport, storage, feed declarations", {"transport", "storage", "feeds", "pushpin"}),
     ("delivery engine", {"delivery"}),
-    ("scheduler, dashboards, one-off publishing", {"loop", "dashboards", "demo", "oneoff", "revocation"}),
+    ("scheduler, dashboards, one-off publishing", {"loop", "dashboards", "demo", "oneoff", "push", "revocation"}),
     ("service wiring, views, checks", {"runner", "status", "metrics", "views", "checks", "apps"}),
     ("commands", {"management"}),
 ]

@@ -49,8 +49,9 @@ def test_help_shows_examples() -> None:
         (["c", "e", "x", "--json", "--render", "stat"], "not allowed with argument --json"),
         (["c", "e", "--timeout", "0", "x"], "positive number of seconds"),
         (["c", "e", "--timeout", "nan", "x"], "positive number of seconds"),
-        (["c", "e", "--render", "table", "x"], "invalid choice"),
-        (["c"], "required: event"),
+        (["c", "e", "--render", "table", "x"], "is not stat, chart or DASHBOARD.COMPONENT"),
+        (["c"], "give CHANNEL and EVENT"),
+        (["--render", "demo.queue", "demo", "queue", "1"], "give only DATA"),
     ],
 )
 def test_bad_usage_exits_2(args: list[str], message: str) -> None:
@@ -132,3 +133,31 @@ def test_options_may_follow_data() -> None:
     parser: Any = Command().create_parser("manage.py", "sendevent")
     options = parser.parse_args(["c", "e", "--json", "[1]", "--timeout", "2"])
     assert (options.data, options.json, options.timeout) == ("[1]", True, 2.0)
+
+
+@pytest.mark.django_db
+def test_render_a_declared_component_takes_channel_and_event_from_the_dashboard() -> None:
+    from dashboards_live.demo import Demo
+
+    out, _ = run("--render", "demo.queue", '{"text": "1,200", "value": 1200}', "--dry-run")
+    assert "event: queue\n" in out, out
+    assert "stat-level-critical" in out and "Jobs waiting" in out
+    assert Demo.queue.title == "Jobs waiting"
+    assert stored_count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("reference", "data", "words"),
+    [
+        ("nope.queue", "1", "no dashboard named 'nope'"),
+        ("demo.nope", "1", "has no component 'nope'"),
+        ("demo.latency", "3", "invalid chart value for demo.latency"),
+        ("demo.queue", "{oops", "not valid JSON"),
+    ],
+)
+def test_render_a_declared_component_refuses_bad_references_and_values(reference: str, data: str, words: str) -> None:
+    error = refusal("--render", reference, data)
+    assert error.returncode == 2 and words in str(error), str(error)
+    assert "\n" not in str(error)
+    assert stored_count() == 0

@@ -11,9 +11,12 @@ from django.test import Client
 from gripcontrol import parse_grip_uri
 
 from dashboards_live.contract import Event
+from dashboards_live.demo import Demo
 from dashboards_live.storage import EventStore
 
 pytestmark = pytest.mark.django_db
+
+DEMO_PAGE = "/dashboards/demo/"
 
 
 def grip_sig(key: Any = None, iss: str = "pushpin", exp: int | None = None) -> str:
@@ -22,8 +25,8 @@ def grip_sig(key: Any = None, iss: str = "pushpin", exp: int | None = None) -> s
 
 
 def test_page_renders_placeholders_before_any_event(client: Client) -> None:
-    page = client.get("/").content.decode()
-    assert page.count("Waiting for the first value") == 2
+    page = client.get(DEMO_PAGE).content.decode()
+    assert page.count("Waiting for the first value") == len(Demo.components)
     assert 'hx-ext="sse"' in page and 'sse-connect="/events/demo/"' in page
     assert 'sse-swap="sse_stat"' in page and 'sse-swap="sse_chart"' in page
 
@@ -36,13 +39,70 @@ def test_page_renders_the_last_stored_event_per_component(client: Client) -> Non
             Event("demo", "sse_chart", "<svg>c</svg>"),
         ]
     )
-    page = client.get("/").content.decode()
+    page = client.get(DEMO_PAGE).content.decode()
     assert "<b>new</b>" in page and "<b>old</b>" not in page
     assert "<svg>c</svg>" in page
 
 
+def test_home_redirects_to_the_demo_dashboard(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == DEMO_PAGE
+
+
+def test_the_page_opens_one_stream_for_every_component_and_has_the_indicator(client: Client) -> None:
+    page = client.get(DEMO_PAGE).content.decode()
+    assert page.count("sse-connect=") == 1
+    assert page.count("sse-swap=") == len(Demo.components)
+    assert 'id="stream-state"' in page and "htmx:sseError" in page
+    assert "<h2>Service</h2>" in page and "<h2>Requests</h2>" in page
+
+
+def test_a_poll_rate_component_polls_its_fragment_and_others_do_not(client: Client) -> None:
+    page = client.get(DEMO_PAGE).content.decode()
+    assert page.count("hx-get=") == 1
+    assert 'hx-get="/fragments/demo/queue/"' in page
+
+
+def test_the_fragment_endpoint_gives_the_last_stored_fragment(client: Client) -> None:
+    assert client.get("/fragments/demo/queue/").status_code == 204
+    EventStore().append([Event("demo", "queue", "<b>1</b>"), Event("demo", "queue", "<b>2</b>")])
+    response = client.get("/fragments/demo/queue/")
+    assert response.status_code == 200 and response.content == b"<b>2</b>"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_the_fragment_endpoint_follows_the_channel_rules(client: Client, settings: Any) -> None:
+    settings.DASHBOARDS_CHANNELS = {"demo": "public", "sales": "staff"}
+    EventStore().append([Event("sales", "total", "<b>secret</b>")])
+    response = client.get("/fragments/sales/total/")
+    assert response.status_code == 403 and b"secret" not in response.content
+
+
+def test_the_index_lists_the_dashboards_the_user_may_read(client: Client, settings: Any) -> None:
+    from dashboards_live.components import Stat
+    from dashboards_live.dashboards import Dashboard, registry
+
+    settings.DASHBOARDS_CHANNELS = {"demo": "public", "vault": "staff"}
+    with registry.scoped():
+
+        class Vault(Dashboard):
+            title = "The vault"
+            secret = Stat()
+
+        anonymous = client.get("/dashboards/").content.decode()
+        assert "Demo dashboard" in anonymous and "The vault" not in anonymous
+        assert client.get("/dashboards/vault/").status_code == 302
+        client.force_login(User.objects.create_user("boss", is_staff=True))
+        staff = client.get("/dashboards/").content.decode()
+        assert 'href="/dashboards/vault/"' in staff
+        assert client.get("/dashboards/vault/").status_code == 200
+        client.force_login(User.objects.create_user("nobody"))
+        assert client.get("/dashboards/vault/").status_code == 403
+    assert client.get("/dashboards/nope/").status_code == 404
+
+
 def test_page_loads_htmx_and_the_sse_extension_from_django_htmx(client: Client) -> None:
-    page = client.get("/").content.decode()
+    page = client.get(DEMO_PAGE).content.decode()
     assert "django_htmx/htmx-2.min.js" in page
     assert "django_htmx/ext/hx-sse-2.min.js" in page
     assert "cdn" not in page.lower()

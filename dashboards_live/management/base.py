@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from dashboards_live.components import InvalidValue
 from dashboards_live.contract import InvalidEvent
+from dashboards_live.dashboards import UnknownComponent
 from dashboards_live.errors import PublishError, PushpinError
 from dashboards_live.feeds import FeedError, UnknownFeed
 
@@ -21,7 +22,7 @@ EXIT_USAGE = 2  # bad usage, invalid input or a bad setting
 def exit_codes() -> Iterator[None]:
     try:
         yield
-    except (InvalidEvent, InvalidValue, UnknownFeed, FeedError) as exc:
+    except (InvalidEvent, InvalidValue, UnknownFeed, FeedError, UnknownComponent) as exc:
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None
     except ImproperlyConfigured as exc:  # errors.ConfigError included: one line naming the setting
         raise CommandError(str(exc), returncode=EXIT_USAGE) from None

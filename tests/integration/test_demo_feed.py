@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from dashboards_live.demo import Demo
 from tests.support.sse import SSEClient
 from tests.support.stack import Stack
 
@@ -18,7 +19,7 @@ def test_demo_feed_reaches_an_sse_client_through_pushpin(stack: Stack) -> None:
         assert client.wait_for(lambda ev: any(e.event == "stream-open" for e in ev), 5)
         result = stack.manage("demo_feed", "--iterations", "3", "--interval", "0.2", "--seed", "7")
         assert result.returncode == 0, result.stderr
-        client.wait_for(lambda ev: len([e for e in ev if e.event.startswith("sse_")]) >= 6, 10)
+        client.wait_for(lambda ev: len([e for e in ev if e.id]) >= 3 * len(Demo.components), 10)
     stats, charts = client.named("sse_stat"), client.named("sse_chart")
     assert len(stats) == 3 and len(charts) == 3
     for event in stats:
@@ -29,8 +30,11 @@ def test_demo_feed_reaches_an_sse_client_through_pushpin(stack: Stack) -> None:
     # ids come from storage and increase
     ids = [int(e.id.split(":")[1]) for e in stats + charts if e.id]
     assert len(ids) == 6 and len(set(ids)) == 6
-    assert "Dashboard: " + stack.url("/") in result.stdout
-    assert "6 events published" in result.stderr + result.stdout
+    assert "Dashboard: " + stack.url("/dashboards/demo/") in result.stdout
+    # every component of the demo dashboard, three ticks each
+    feeds = len(Demo.components)
+    assert f"{3 * feeds} events published" in result.stderr + result.stdout
+    assert {e.event for e in client.events if e.id} == {c.key for c in Demo.components}
 
 
 def test_same_seed_gives_the_same_values(stack: Stack) -> None:
@@ -53,14 +57,14 @@ def test_page_shows_the_last_stored_values_to_a_late_joiner(stack: Stack) -> Non
     page = urllib.request.urlopen(stack.url("/demo/late/"), timeout=10).read().decode()
     assert 'sse-connect="/events/late/"' in page
     assert "Waiting for the first value" not in page
-    assert page.count('class="stat-text"') == 1 and 'data-points="2"' in page
+    assert page.count('class="stat-text"') == 2 and 'data-points="2"' in page
 
 
 def test_page_shows_placeholders_when_nothing_was_sent(stack: Stack) -> None:
     import urllib.request
 
     page = urllib.request.urlopen(stack.url("/demo/never-used/"), timeout=10).read().decode()
-    assert page.count("Waiting for the first value") == 2
+    assert page.count("Waiting for the first value") == len(Demo.components)
 
 
 def test_demo_feed_stops_cleanly_on_sigterm_and_sigint(stack: Stack) -> None:

@@ -8,7 +8,6 @@ from django.core.management.base import CommandError
 
 from dashboards_live import demo
 from dashboards_live.contract import validate_channel
-from dashboards_live.dashboards import DEMO
 from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.errors import PublishError
 from dashboards_live.feeds import registry
@@ -19,7 +18,7 @@ from dashboards_live.runner import wait_for_pushpin
 
 class Command(LoopCommand):
     help = (
-        "Publish random Stat and Chart values to the demo dashboard, on time, until stopped.\n"
+        "Publish random values for every component of the demo dashboard, on time, until stopped.\n"
         "It is runeventloop restricted to the demo feeds. Example: python manage.py demo_feed --interval 0.5 --seed 42"
     )
 
@@ -46,7 +45,7 @@ class Command(LoopCommand):
             raise CommandError(
                 f"{exc}. Start it with `python manage.py runpushpin` (or `honcho start`).", returncode=EXIT_RUNTIME
             ) from None
-        path = "/" if channel == DEMO.channel else f"/demo/{channel}/"
+        path = "/dashboards/demo/" if channel == demo.Demo.channel else f"/demo/{channel}/"
         if options["verbosity"] >= 1:
             self.stdout.write(f"Dashboard: {settings.DASHBOARDS_PUBLIC_URL.rstrip('/')}{path}")
             self.stdout.flush()

@@ -47,6 +47,12 @@ class Command(BaseCommand):
             default=None,
             help="where the rendered config, run and log files go (default: var/pushpin)",
         )
+        parser.add_argument(
+            "--loglevel",
+            default=os.environ.get("PUSHPIN_LOGLEVEL"),
+            help="Pushpin's log level: 0 errors, 1 warnings, 2 info, every publish (Pushpin's default), 3 debug "
+            "(default: $PUSHPIN_LOGLEVEL)",
+        )
         parser.add_argument("--check", action="store_true", help="write the config, print its path and exit")
 
     def handle(
@@ -57,6 +63,7 @@ class Command(BaseCommand):
         port_offset: str,
         instance_dir: Path | None,
         check: bool,
+        loglevel: str | None,
         **options: Any,
     ) -> None:
         with exit_codes():
@@ -71,7 +78,7 @@ class Command(BaseCommand):
             if check:
                 self.stdout.write(str(conf))
                 return
-            argv = pushpin.argv(instance)
+            argv = pushpin.argv(instance, loglevel)
             pushpin.check_ports_free(instance)
         self.stderr.write(
             f"Pushpin: browsers on :{instance.client_port}, publishes on "

@@ -23,6 +23,8 @@ examples:
   echo '<b>deploy done</b>' | python manage.py sendevent ops banner
   python manage.py sendevent ops banner --file banner.html --timeout 2
   python manage.py sendevent ops status --json '{"ok": true, "build": 1234}'
+  python manage.py sendevent --render demo.queue '{"text": "12", "value": 12}'
+  python manage.py sendevent --render demo.latency '{"p50": 41, "p99": 180}'
   python manage.py sendevent demo sse_stat --render stat '{"text": "42%", "sub_text": "ops"}'
   python manage.py sendevent demo sse_chart --render chart '[3, 1, 4, 1, 5]'
   python manage.py sendevent demo sse_stat --render stat '"99%"' --dry-run
@@ -60,6 +62,12 @@ class IntermixedParser(CommandParser):
         raise CommandError(f"Error: {message}", returncode=EXIT_USAGE)
 
 
+def render_target(raw: str) -> str:
+    if raw in ("stat", "chart") or ("." in raw and all(raw.partition(".")[::2])):
+        return raw
+    raise ArgumentTypeError(f"{raw!r} is not stat, chart or DASHBOARD.COMPONENT (e.g. ops.queue)")
+
+
 def positive_seconds(raw: str) -> float:
     try:
         value = float(raw)
@@ -72,7 +80,9 @@ def positive_seconds(raw: str) -> float:
 
 class Command(BaseCommand):
     help = HELP
-    missing_args_message = "give CHANNEL and EVENT (and DATA, or - for standard input)"
+    missing_args_message = (
+        "give CHANNEL and EVENT (and DATA, or - for standard input), or --render DASHBOARD.COMPONENT and DATA"
+    )
     # a one-off push needs none of the project-wide checks, and must be quick
     requires_system_checks: list[str] = []
 
@@ -82,16 +92,23 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("channel", help="channel to publish on (1 to 64 of A-Z a-z 0-9 _ . -)")
-        parser.add_argument("event", help="event name: the sse-swap value of the element to update")
+        parser.add_argument(
+            "channel", nargs="?", default=None, help="channel to publish on (1 to 64 of A-Z a-z 0-9 _ . -)"
+        )
+        parser.add_argument(
+            "event", nargs="?", default=None, help="event name: the sse-swap value of the element to update"
+        )
         parser.add_argument("data", nargs="?", default=None, help="the event's data; - or nothing reads standard input")
         parser.add_argument("--file", metavar="PATH", help="read DATA from this file")
         kind = parser.add_mutually_exclusive_group()
         kind.add_argument("--json", action="store_true", help="DATA must be JSON; it is sent compact")
         kind.add_argument(
             "--render",
-            choices=["stat", "chart"],
-            help="DATA is the component's value as JSON; send the fragment the feeds would render",
+            metavar="DASHBOARD.COMPONENT|stat|chart",
+            type=render_target,
+            help="DATA is the component's value as JSON; send the fragment the feeds would render. "
+            "DASHBOARD.COMPONENT (e.g. ops.queue) takes channel and event from the declared dashboard, "
+            "so give only DATA",
         )
         parser.add_argument(
             "--dry-run",
@@ -109,8 +126,8 @@ class Command(BaseCommand):
     def handle(
         self,
         *,
-        channel: str,
-        event: str,
+        channel: str | None,
+        event: str | None,
         data: str | None,
         file: str | None,
         json: bool,
@@ -120,13 +137,25 @@ class Command(BaseCommand):
         verbosity: int,
         **options: Any,
     ) -> str:
+        declared = render is not None and "." in render
+        if declared:
+            # --render ops.queue DATA: the only positional given is DATA
+            if event is not None:
+                self.usage_error(f"with --render {render} give only DATA: the dashboard names channel and event")
+            channel, data = None, channel if data is None else data
+        elif channel is None or event is None:
+            self.usage_error(self.missing_args_message)
         mode: oneoff.Mode = "json" if json else "stat" if render == "stat" else "chart" if render else "text"
         try:
             with exit_codes():
-                # bad names are refused before anything waits on standard input
-                validate_channel(channel)
-                validate_event_name(event)
-                prepared = oneoff.prepare(channel, event, self.read_data(data, file, verbosity), mode)
+                if render is not None and declared:
+                    prepared = oneoff.prepare_for(render, self.read_data(data, file, verbosity))
+                else:
+                    assert channel is not None and event is not None
+                    # bad names are refused before anything waits on standard input
+                    validate_channel(channel)
+                    validate_event_name(event)
+                    prepared = oneoff.prepare(channel, event, self.read_data(data, file, verbosity), mode)
                 if dry_run:
                     self.write_exact(oneoff.dry_run(prepared))
                     return ""
@@ -137,7 +166,7 @@ class Command(BaseCommand):
             return ""
         stored = sent.published.id
         where = f"id {stored}" if stored is not None else "not stored"
-        return f"Published {event!r} on {channel!r} ({where}) in {sent.elapsed_ms:.0f} ms."
+        return f"Published {prepared.name!r} on {prepared.channel!r} ({where}) in {sent.elapsed_ms:.0f} ms."
 
     def read_data(self, data: str | None, file: str | None, verbosity: int) -> str | bytes:
         limit = settings.DASHBOARDS_MAX_DATA_BYTES

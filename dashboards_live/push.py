@@ -1,0 +1,122 @@
+"""Push a value to a dashboard from any Python code: a Celery task, a signal, a shell.
+
+    from dashboards_live import push, push_many
+
+    push(Ops.queue, 12)
+    push_many([(Ops.queue, 12), (Ops.throughput, {"done": 40, "failed": 2})])
+
+The value goes the way a feed's does: validated and rendered by the same
+component and template, stored, then posted to every Pushpin through the one
+delivery engine, with its fail-fast policy: synchronously, within a timeout
+(DASHBOARDS_PUBLISH_TIMEOUT unless given). A bad value raises InvalidValue or
+InvalidEvent and publishes nothing; a failed delivery raises PublishError and
+keeps nothing (what no Pushpin took is withdrawn from storage).
+
+A Chart builds on its last stored state, whoever stored it (the loop, another
+worker): the fragment carries its state. Two processes appending to the same
+chart at the same instant may each build on the same previous window; the
+later one wins, as with any whole-state event.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dashboards_live.components import Component
+from dashboards_live.contract import Event, Published, make_event
+from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.storage import last_events
+
+
+class NotOnADashboard(TypeError):
+    """push() was given a component that no Dashboard declares (so it has no channel)."""
+
+
+_engine: DeliveryEngine | None = None
+_engine_lock = threading.Lock()
+# one push at a time per process: ids per channel are posted in the order stored
+_publish_lock = threading.Lock()
+
+
+def default_engine() -> DeliveryEngine:
+    """The process's engine, made from the settings on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = DeliveryEngine.from_settings()
+        return _engine
+
+
+def _forget_engine() -> None:
+    global _engine
+    _engine = None  # a forked worker (Celery prefork, gunicorn) builds its own
+
+
+os.register_at_fork(after_in_child=_forget_engine)
+
+
+def push(
+    component: Component,
+    value: Any,
+    *,
+    timeout: float | None = None,
+    at: float | None = None,
+    engine: DeliveryEngine | None = None,
+) -> Published:
+    """Render `value` with `component` and deliver it now; returns the stored id (if stored)."""
+    [published] = push_many([(component, value)], timeout=timeout, at=at, engine=engine)
+    return published
+
+
+def push_many(
+    values: Iterable[tuple[Component, Any]],
+    *,
+    timeout: float | None = None,
+    at: float | None = None,
+    engine: DeliveryEngine | None = None,
+) -> list[Published]:
+    """Several values in one delivery: all are rendered before any is stored, so one bad value publishes none."""
+    events = render_all(list(values), time.time() if at is None else at)
+    if not events:
+        return []
+    engine = default_engine() if engine is None else engine
+    with _publish_lock:
+        return engine.publish(events, timeout=timeout)
+
+
+def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event]:
+    """One event per value, each the component's whole new state."""
+    states: dict[tuple[str, str], Any] = {}
+    wanted: dict[str, list[Component]] = {}
+    for component, _ in values:
+        channel = _channel_of(component)
+        if component.builds_on_previous:
+            wanted.setdefault(channel, []).append(component)
+    for channel, components in wanted.items():
+        last = last_events(channel, [c.key for c in components])
+        for c in components:
+            if c.key in last:
+                states[(channel, c.key)] = c.state_from(last[c.key].data)
+    events = []
+    for component, value in values:
+        channel = _channel_of(component)
+        state = component.next_state(states.get((channel, component.key)), value, at)
+        states[(channel, component.key)] = state
+        events.append(make_event(channel, component.key, component.render(state)))
+    return events
+
+
+def _channel_of(component: Component) -> str:
+    if not isinstance(component, Component):
+        raise NotOnADashboard(f"{component!r} is not a component (Stat, Chart, Table, Text, Gauge)")
+    channel = component.channel
+    if channel is None:
+        raise NotOnADashboard(
+            f"{component!r} is not declared on a Dashboard, so it has no channel: declare it on one, "
+            "or publish with dashboards_live.delivery.publish"
+        )
+    return channel
