@@ -364,3 +364,13 @@ def test_runpushpin_starts_pushpin_which_stops_on_sigterm(tmp_path: Path, short_
         # its own session: whatever of Pushpin's parts a failed run left behind
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_log_level_is_passed_to_pushpin_and_a_bad_one_is_refused() -> None:
+    if shutil.which("pushpin") is None:
+        pytest.skip("PUSHPIN IS NOT INSTALLED: argv() needs the binary's path")
+    instance = plan()
+    assert pushpin.argv(instance)[-1] == "--merge-output"
+    assert pushpin.argv(instance, "1")[-1] == "--loglevel=1"
+    with pytest.raises(ConfigError, match="--loglevel: Pushpin's log level is one of 0, 1, 2, 3, not '9'"):
+        pushpin.argv(instance, "9")

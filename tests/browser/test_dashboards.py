@@ -75,11 +75,23 @@ def test_values_from_the_loop_then_push_then_a_reload(app_stack: Stack, page: An
     assert page.query_selector("#queue .stat-level-critical") is not None
     assert "no update yet" not in text(page, "#stream-state")
 
+    # an operator's one-off, through the declared component
+    result = app_stack.manage("sendevent", "--render", "ops.queue", '{"text": "12", "value": 12}')
+    assert result.returncode == 0, result.stderr
+    page.wait_for_function("document.querySelector('#queue .stat-text')?.textContent === '12'", timeout=2_000)
+    assert page.query_selector("#queue .stat-level-ok") is not None
+
+    # a post_save receiver pushing on commit (tests/dashapp/signals.py)
+    code = "from django.contrib.auth.models import User; User.objects.create_user('ann')"
+    result = app_stack.manage("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    page.wait_for_function("document.querySelector('#notes')?.innerText.includes('ann signed up')", timeout=2_000)
+
     page.route("**/events/**", lambda route: route.abort())
     page.reload()
     # rendered from storage: the last values are there with no stream at all
-    assert text(page, "#queue .stat-text") == "1,500"
-    assert "deploy <done>" in text(page, "#notes")
+    assert text(page, "#queue .stat-text") == "12"
+    assert "ann signed up" in text(page, "#notes")
     assert "resize <images>" in text(page, "#slowest")
     assert page.errors == []
 
