@@ -22,7 +22,10 @@ DEMO_NAME = "demo"
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("dashboard", name=DEMO_NAME)
+    # the demo while it is installed (DASHBOARDS_FEED_MODULES), else the list
+    if dashboards.autodiscover().get(DEMO_NAME) is not None:
+        return redirect("dashboard", name=DEMO_NAME)
+    return redirect("dashboards")
 
 
 def dashboard_index(request: HttpRequest) -> HttpResponse:

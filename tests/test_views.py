@@ -192,3 +192,12 @@ def test_signed_request_gets_hold_instructions(client: Client) -> None:
     assert response.status_code == 200
     assert response["Grip-Hold"] == "stream"
     assert "events-demo" in response["Grip-Channel"]
+
+
+def test_home_lists_the_dashboards_when_the_demo_is_not_installed(client: Client) -> None:
+    from dashboards_live.dashboards import registry
+
+    with registry.scoped():
+        registry.remove(Demo)
+        response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/dashboards/"
