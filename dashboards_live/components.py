@@ -201,7 +201,7 @@ class StatValue:
                 raise InvalidValue('Stat "value" must be a finite number or null')
             if "text" not in value and number is None:
                 raise InvalidValue('a Stat value needs "text" (or a "value")')
-            text = value.get("text", _number_text(number) if number is not None else "")
+            text = value["text"] if "text" in value else _number_text(number) if number is not None else ""
             sub_text, change = value.get("sub_text", ""), value.get("change")
             if not isinstance(text, str) and not _is_number(text):
                 raise InvalidValue('Stat "text" must be a string or a number')
@@ -388,6 +388,16 @@ def _column(values: Any, what: str) -> Column:
     return [kept(_gap_or_number(v, what)) for v in values]
 
 
+def _state_column(values: Any, what: str) -> Column:
+    """A column of a stored state: checked, but not rounded again (it was rounded when the point came)."""
+    if not isinstance(values, list | tuple):
+        raise InvalidValue(f"{what} must be a list of numbers")
+    # a chart renders its window on every event: the common case (floats and gaps) costs one pass
+    if all(v is None or (type(v) is float and math.isfinite(v)) for v in values):
+        return list(values)
+    return [_gap_or_number(v, what) for v in values]
+
+
 class Chart(Component):
     """A rolling window of points per series, drawn on the server as inline SVG."""
 
@@ -477,11 +487,13 @@ class Chart(Component):
             points = _column(state, "Chart points")
             times, columns = [None] * len(points), {self.series[0]: points}
         elif isinstance(state, dict) and isinstance(state.get("t"), list) and isinstance(state.get("s"), dict):
-            times = [_gap_or_number(t, "a chart state's times") for t in state["t"]]
+            times = _state_column(state["t"], "a chart state's times")
             columns = {}
             for name in self.series:
                 column = state["s"].get(name)
-                columns[name] = [None] * len(times) if column is None else _column(column, "a chart state's points")
+                columns[name] = (
+                    [None] * len(times) if column is None else _state_column(column, "a chart state's points")
+                )
                 if len(columns[name]) != len(times):
                     raise InvalidValue("a chart state's lists have different lengths")
         else:

@@ -79,7 +79,12 @@ def push_many(
     at: float | None = None,
     engine: DeliveryEngine | None = None,
 ) -> list[Published]:
-    """Several values in one delivery: all are rendered before any is stored, so one bad value publishes none."""
+    """Several values in one delivery: all are rendered before any is stored, so one bad value publishes none.
+
+    Values for the same component are applied in order (a Chart gets every
+    point) and published as one event, its final whole state: the list holds
+    one Published per component, in the order of each one's last value.
+    """
     events = render_all(list(values), time.time() if at is None else at)
     if not events:
         return []
@@ -101,13 +106,15 @@ def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event
         for c in components:
             if c.key in last:
                 states[(channel, c.key)] = c.state_from(last[c.key].data)
-    events = []
+    final: dict[tuple[str, str], tuple[Component, Any]] = {}
     for component, value in values:
         channel = _channel_of(component)
-        state = component.next_state(states.get((channel, component.key)), value, at)
-        states[(channel, component.key)] = state
-        events.append(make_event(channel, component.key, component.render(state)))
-    return events
+        where = (channel, component.key)
+        states[where] = component.next_state(states.get(where), value, at)
+        final.pop(where, None)  # re-inserted: events go out in the order of each component's last value
+        final[where] = (component, states[where])
+    # every event is the component's whole state: one per component carries all its values
+    return [make_event(channel, key, component.render(state)) for (channel, key), (component, state) in final.items()]
 
 
 def _channel_of(component: Component) -> str:

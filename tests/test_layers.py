@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dashboards_live"
 LAYERS: list[tuple[str, set[str]]] = [
     ("event contract", {"contract", "errors", "clock"}),
     ("components, encoding, channels, settings", {"components", "encoding", "channels", "conf", "systemd"}),
-    ("transport, storage, feed declarations", {"transport", "storage", "feeds", "pushpin"}),
+    ("transport, storage, feed declarations", {"transport", "storage", "migrations", "feeds", "pushpin", "ha"}),
     ("delivery engine", {"delivery"}),
     ("scheduler, dashboards, one-off publishing", {"loop", "dashboards", "demo", "oneoff", "push", "revocation"}),
     ("service wiring, views, checks", {"runner", "status", "metrics", "views", "checks", "apps"}),

@@ -72,9 +72,12 @@ def test_a_component_on_no_dashboard_is_refused() -> None:
         push(Stat("loose"), 1, engine=fake_engine())
 
 
-def test_a_chart_in_one_batch_builds_on_itself(ops: type[Dashboard]) -> None:
-    events = render_all([(ops.rate, {"done": 1}), (ops.rate, {"done": 2})], at=100.0)  # type: ignore[attr-defined]
-    assert ops.rate.state_from(events[1].data)["s"]["done"] == [1.0, 2.0]  # type: ignore[attr-defined]
+def test_values_for_one_component_fold_into_one_event_with_all_of_them(ops: type[Dashboard]) -> None:
+    values = [(ops.rate, {"done": 1}), (ops.queue, 5), (ops.rate, {"done": 2}), (ops.queue, 7)]  # type: ignore[attr-defined]
+    events = render_all(values, at=100.0)
+    assert [e.name for e in events] == ["rate", "queue"]
+    assert ops.rate.state_from(events[0].data)["s"]["done"] == [1.0, 2.0]  # type: ignore[attr-defined]
+    assert '<div class="stat-text">7</div>' in events[1].data
 
 
 def test_a_chart_builds_on_the_last_stored_state(ops: type[Dashboard]) -> None:

@@ -158,7 +158,9 @@ def test_a_hung_pushpin_delays_neither_sigterm_nor_a_second_sigint(stack: Stack)
         began = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code, _, err = finish(proc)
-        assert time.monotonic() - began < 2
+        # far under the 30 s publish timeout: the stop flush is bounded (1 s) and the rest is
+        # process exit, which a loaded CI box can stretch past a second
+        assert time.monotonic() - began < 10
         assert code == 0, err
         assert "not delivered" in err
 
