@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from dashboards_live.clock import Clock
 from dashboards_live.contract import Event, InvalidEvent
@@ -59,6 +59,8 @@ class FeedStats:
     skipped: int = 0  # grid ticks missed (loop late, or backing off after a failure)
     overruns: int = 0  # the feed took longer than its interval
     superseded: int = 0  # events replaced by a newer value before they could be delivered
+    standby: int = 0  # ticks another process ran (--ha: this one did not hold the feed)
+    held: bool | None = None  # --ha: whether this process holds the feed now (None without --ha)
     last_latency_ms: float | None = None  # tick to Pushpin's answer, last delivery
     last_error: str | None = None  # the feed's last exception, cleared when it recovers
 
@@ -106,6 +108,14 @@ class LoopSummary:
         return {name: s.last_error for name, s in self.stats.items() if s.last_error is not None}
 
 
+class Gate(Protocol):
+    """Which feeds this process may run now (ha.Leases with --ha)."""
+
+    def holds(self, feed: Feed) -> bool: ...
+
+    def confirm(self) -> bool: ...
+
+
 class EventLoop:
     def __init__(
         self,
@@ -121,6 +131,9 @@ class EventLoop:
         on_stop: Callable[[], None] | None = None,
         on_tick: Callable[[Feed, float, float, float], None] | None = None,
         before_tick: Callable[[], None] | None = None,
+        gate: Gate | None = None,
+        phase: Callable[[Feed], float] | None = None,
+        initial_state: Callable[[Feed], Any] | None = None,
         threaded: bool = True,
     ) -> None:
         if not feeds:
@@ -140,6 +153,12 @@ class EventLoop:
         # before the feeds of a tick run: the runner drops stale database
         # connections here, for feeds that query the database for months on end
         self.before_tick = before_tick
+        # --ha: only feeds the gate says this process holds run; the others stand by
+        self.gate = gate
+        # where in its interval each feed's ticks fall (--ha: on the wall-clock grid, the same on every host)
+        self.phase = phase
+        # a feed's state before its first value here (the last stored one: a chart goes on where it was)
+        self.initial_state = initial_state
         # False: delivery is pumped on the scheduler's thread (unit tests, in simulated time)
         self.threaded = threaded
         self.delivery = engine.retrying(self, backoff=publish_backoff)
@@ -197,6 +216,14 @@ class EventLoop:
         self.started_at = start
         for r in self.runs:
             r.start = r.due = start
+            offset = self.phase(r.feed) % r.feed.interval if self.phase else 0.0
+            if offset:
+                r.start = start - offset
+                r.due = r.start + r.feed.interval
+            if self.gate is not None:
+                r.stats.held = False  # its state comes when it is taken over
+            elif self.initial_state is not None:
+                r.state = self.initial_state(r.feed)
         end = start + self.duration if self.duration is not None else math.inf
         try:
             while not self.shutdown:
@@ -219,6 +246,8 @@ class EventLoop:
                 # every due feed gives its value first, then all are rendered: a value
                 # is taken at its due time, not after the rendering of the feeds before it
                 due = [r for r in active if r.due <= now]
+                if self.gate is not None:
+                    due = self._held(due, now)
                 sampled = [(r, self._sample(r, now)) for r in due]
                 batch = [p for r, taken in sampled if taken is not None for p in self._render(r, *taken, now)]
                 if batch:
@@ -268,6 +297,25 @@ class EventLoop:
                 return False
             delivery.join(min(remaining, 0.05))
         return True
+
+    def _held(self, due: list[_FeedRun], now: float) -> list[_FeedRun]:
+        """The due feeds this process holds; the others' ticks pass (another process runs them)."""
+        assert self.gate is not None
+        # one round trip confirms the lease just before publishing, so a lost one publishes nothing
+        confirmed = any(self.gate.holds(r.feed) for r in due) and self.gate.confirm()
+        out = []
+        for r in due:
+            holds = confirmed and self.gate.holds(r.feed)
+            if holds and not r.stats.held:
+                # taken over: go on from the state the last holder stored
+                r.state = self.initial_state(r.feed) if self.initial_state else None
+            r.stats.held = holds
+            if holds:
+                out.append(r)
+            else:
+                r.stats.standby += 1
+                r.due = r.start + tick_after(r.start, r.feed.interval, now) * r.feed.interval
+        return out
 
     def _sample(self, run: _FeedRun, now: float) -> tuple[Any, float] | None:
         """Call the feed: (its value, seconds the call took), or None if it raised."""

@@ -25,6 +25,7 @@ COUNTERS = {
     "skipped": "Grid ticks missed (loop late, or backing off after a failure).",
     "overruns": "Ticks where the feed took longer than its interval.",
     "superseded": "Events replaced by a newer value of the same component before delivery.",
+    "standby": "Ticks this process did not run because another one held the feed (--ha).",
 }
 
 
@@ -62,6 +63,13 @@ class LoopCollector(Collector):
             interval.add_metric(self._labels(run.feed), run.feed.interval)
         yield latency
         yield interval
+        if any(run.stats.held is not None for run in runs):
+            held = GaugeMetricFamily(
+                "dashboards_feed_held", "1 while this process holds the feed's lease (--ha), else 0.", labels=LABELS
+            )
+            for run in runs:
+                held.add_metric(self._labels(run.feed), 1.0 if run.stats.held else 0.0)
+            yield held
         yield GaugeMetricFamily(
             "dashboards_loop_pending_events", "Events waiting for delivery (newest per component).", self.loop.pending
         )

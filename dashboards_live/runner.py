@@ -12,17 +12,19 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
-from dashboards_live import metrics, status
+from dashboards_live import ha, metrics, status
 from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.errors import PublishError
 from dashboards_live.feeds import Feed
 from dashboards_live.loop import EventLoop, LoopSummary
+from dashboards_live.storage import last_events
 from dashboards_live.systemd import Notifier
 
 logger = logging.getLogger("dashboards_live.runner")
@@ -45,6 +47,26 @@ class RunOptions:
     status_every: float = 60.0
     metrics_addr: tuple[str, int] | None = None
     verbosity: int = 1
+    ha_lease: float | None = None  # --ha: seconds a dead holder keeps its feeds at most
+
+
+def stored_state(feed: Feed) -> Any:
+    """The feed's component state as last stored (by this host or another), for components that build on it."""
+    from django.db import DatabaseError
+
+    if not feed.component.builds_on_previous:
+        return None
+    try:
+        last = last_events(feed.channel, [feed.event]).get(feed.event)
+    except DatabaseError as exc:
+        logger.warning("feed %s starts from an empty state: the database did not answer (%s)", feed.name, exc)
+        return None
+    return feed.component.state_from(last.data) if last is not None else None
+
+
+def wall_phase(feed: Feed) -> float:
+    """Where on its interval a feed's ticks fall: the wall-clock grid, the same on every host."""
+    return time.time() % feed.interval
 
 
 def configure_logging(verbosity: int, stream: TextIO, *, live: bool) -> status.LiveLine | None:
@@ -155,6 +177,10 @@ def run_feeds(
         live=options.status_every > 0 and options.verbosity >= 1 and stream.isatty(),
     )
     notifier = Notifier() if notifier is None else notifier
+    leases: ha.Leases | None = None
+    if options.ha_lease is not None:
+        leases = ha.Leases.for_feeds(feeds, ha.connector(options.ha_lease), lease=options.ha_lease)
+        leases.refresh()  # the first host up takes its feeds before the first tick
     loop = EventLoop(
         feeds,
         engine,
@@ -163,6 +189,9 @@ def run_feeds(
         # feeds are user code that may use the database for months on end: the
         # store drops this thread's stale connections before each tick too
         before_tick=engine.store.refresh,
+        gate=leases,
+        phase=wall_phase if leases is not None else None,
+        initial_state=stored_state,
     )
     reporter = Reporter(loop, notifier, status_every=options.status_every, live=live)
     loop.on_heartbeat = reporter
@@ -178,10 +207,19 @@ def run_feeds(
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     install_stop_handlers(loop.request_stop)
     logger.info("running %d feed(s): %s", len(feeds), describe(feeds))
+    stop_leases = threading.Event()
+    if leases is not None:
+        logger.info(
+            "--ha: lease %g s; holding %s", options.ha_lease, ", ".join(leases.held()) or "nothing yet (standby)"
+        )
+        threading.Thread(target=leases.run, args=(stop_leases,), name="leases", daemon=True).start()
     notifier.ready(f"running {len(feeds)} feed(s)")
     try:
         summary = loop.run()
     finally:
+        stop_leases.set()
+        if leases is not None:
+            leases.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if stop_metrics is not None:

@@ -23,18 +23,25 @@ def _ms(value: float | None) -> str:
 
 def totals(stats: Mapping[str, FeedStats], pending: int) -> str:
     values = list(stats.values())
+    ha = [s for s in values if s.held is not None]
+    holding = f"holding {sum(1 for s in ha if s.held)} of {len(ha)}, " if ha else ""
     return (
-        f"{len(values)} feed{'s' if len(values) != 1 else ''}, "
+        f"{len(values)} feed{'s' if len(values) != 1 else ''}, {holding}"
         f"{sum(s.ticks for s in values)} ticks, {sum(s.events for s in values)} events, "
         f"{sum(s.failures for s in values)} failures, {sum(s.publish_failures for s in values)} publish failures, "
         f"{sum(s.skipped for s in values)} skipped, {pending} pending"
     )
 
 
+def _holder(stats: FeedStats) -> str:
+    """--ha: "(held)" or "(standby)" after a feed's name; nothing without --ha."""
+    return "" if stats.held is None else " (held)" if stats.held else " (standby)"
+
+
 def summary_line(stats: Mapping[str, FeedStats], pending: int, elapsed: float) -> str:
     """One line for the log: totals, then each feed's counters."""
     feeds = "; ".join(
-        f"{name} ticks={s.ticks} events={s.events} failures={s.failures} skipped={s.skipped} "
+        f"{name}{_holder(s)} ticks={s.ticks} events={s.events} failures={s.failures} skipped={s.skipped} "
         f"latency={_ms(s.last_latency_ms)}"
         for name, s in stats.items()
     )
@@ -50,7 +57,8 @@ def live_line(stats: Mapping[str, FeedStats], pending: int, elapsed: float, widt
         f"pending {pending}"
     )
     feeds = " | ".join(
-        f"{name} {s.ticks}/{s.events}/{s.failures}/{s.skipped} {_ms(s.last_latency_ms)}" for name, s in stats.items()
+        f"{name}{_holder(s)} {s.ticks}/{s.events}/{s.failures}/{s.skipped} {_ms(s.last_latency_ms)}"
+        for name, s in stats.items()
     )
     line = f"{head} | {feeds}"
     return line if len(line) <= width else line[: max(width - 1, 0)] + "…"

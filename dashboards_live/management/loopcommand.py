@@ -84,6 +84,7 @@ class LoopCommand(BaseCommand):
             status_every=options["status_every"],
             metrics_addr=options["metrics_addr"],
             verbosity=options["verbosity"],
+            ha_lease=options.get("ha_lease"),
         )
         with exit_codes():
             try:
