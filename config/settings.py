@@ -93,17 +93,35 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=600)
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process reads while feeds write: WAL lets readers go on during a
-    # write, and IMMEDIATE transactions avoid "database is locked" upgrades.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+
+def database_settings(url: str) -> dict[str, object]:
+    """Django's settings for the database at `url` (DATABASE_URL): SQLite or PostgreSQL.
+
+    The test suite builds a stack's connection with it too, so the two agree.
+    """
+    # CONN_HEALTH_CHECKS: a persistent connection that a database restart broke
+    # is replaced at the next request instead of failing it
+    parsed = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    database: dict[str, object] = dict(parsed)
+    options: dict[str, object] = {}
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # The web process reads while feeds write: WAL lets readers go on during a
+        # write, and IMMEDIATE transactions avoid "database is locked" upgrades.
+        options = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg 3: give up on an unreachable server within seconds, not the
+        # kernel's TCP timeout (over two minutes)
+        options = {"connect_timeout": 10}
+    # options in the URL's query string (?sslmode=require) win
+    database["OPTIONS"] = {**options, **(parsed.get("OPTIONS") or {})}
+    return database
+
+
+DATABASES = {"default": database_settings(envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -155,6 +173,13 @@ DASHBOARDS_MAX_DATA_BYTES = envint("DASHBOARDS_MAX_DATA_BYTES", 64 * 1024, minim
 DASHBOARDS_PUBLISH_URLS = envlist("DASHBOARDS_PUBLISH_URLS", [])
 # Bound on one publish to Pushpin, connecting included (seconds).
 DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum=0.01)
+# Stored events (replay, late-join pages) are trimmed once a minute, in small
+# batches beside the publishers: those older than DASHBOARDS_RETENTION seconds
+# and those more than DASHBOARDS_RETENTION_EVENTS behind a channel's newest
+# (0: no cap). The newest event of every component is always kept, so a page
+# opened after a quiet day still shows current values.
+DASHBOARDS_RETENTION = envfloat("DASHBOARDS_RETENTION", 24 * 3600.0, minimum=1)
+DASHBOARDS_RETENTION_EVENTS = envint("DASHBOARDS_RETENTION_EVENTS", 100_000, minimum=0)
 # Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per
 # client; allow it only for development with an ASGI server.
 DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING", False)

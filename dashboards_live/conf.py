@@ -94,8 +94,18 @@ def max_data_bytes() -> int:
     return value
 
 
+def retention() -> tuple[float, int]:
+    """(seconds an event is kept, events kept per channel; 0 = no cap): DASHBOARDS_RETENTION(_EVENTS)."""
+    age = seconds("DASHBOARDS_RETENTION", getattr(settings, "DASHBOARDS_RETENTION", 24 * 3600.0))
+    cap = getattr(settings, "DASHBOARDS_RETENTION_EVENTS", 100_000)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        raise ConfigError("DASHBOARDS_RETENTION_EVENTS", f"must be a whole number of events (0: no cap), not {cap!r}")
+    return age, cap
+
+
 def check() -> None:
     """Every publishing setting, read once at start-up: the first bad one raises ConfigError."""
     publish_targets()
     publish_timeout()
     max_data_bytes()
+    retention()

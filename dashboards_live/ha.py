@@ -37,7 +37,7 @@ from dashboards_live.feeds import Feed
 
 logger = logging.getLogger("dashboards_live.ha")
 
-NAMESPACE = 0x64617368 - 2**32  # "dash" as a signed int4: the first key of every lock we take
+NAMESPACE = 0x64617368  # "dash": the first key of every lock we take (an int4)
 APPLICATION = "dashboards_live ha"
 
 
@@ -161,7 +161,7 @@ class Leases:
     def _try_lock(self, keys: list[int]) -> list[bool]:
         assert self.session is not None
         cursor = self.session.execute(
-            "SELECT pg_try_advisory_lock(%s, k) FROM unnest(%s::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            "SELECT pg_try_advisory_lock(%s::int, k) FROM unnest(%s::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
             (NAMESPACE, keys),
         )
         return [bool(row[0]) for row in cursor.fetchall()]
@@ -204,7 +204,7 @@ def holders(session: Session) -> dict[int, str]:
     cursor = session.execute(
         "SELECT l.objid::int, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s",
-        (NAMESPACE & 0xFFFFFFFF,),
+        (NAMESPACE,),
     )
     return {int(key): str(name) for key, name in cursor.fetchall()}
 
@@ -226,10 +226,8 @@ def connector(lease: float) -> Callable[[], Session]:
         params.pop("server_side_binding", None)
         timeout_ms = int(lease * 1000)
         options = f"-c idle_session_timeout={timeout_ms} -c statement_timeout={timeout_ms // 2}"
-        params["options"] = f"{params.get('options', '')} {options}".strip()
-        return psycopg.connect(
-            **params,
-            autocommit=True,
+        params.update(
+            options=f"{params.get('options', '')} {options}".strip(),
             application_name=holder_name(),
             connect_timeout=max(1, int(lease / 2)),
             # a silent network must not keep the lease: the kernel gives up on unanswered writes
@@ -239,6 +237,7 @@ def connector(lease: float) -> Callable[[], Session]:
             keepalives_interval=1,
             keepalives_count=2,
         )
+        return psycopg.connect(**params, autocommit=True)
 
     return connect
 

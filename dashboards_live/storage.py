@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -64,7 +65,8 @@ class EventStore:
         try:
             return append_events(events)
         except DatabaseError as exc:
-            raise PublishError(f"could not store the event(s) in the database: {exc}") from None
+            _drop_broken_connection()
+            raise PublishError(f"could not store the event(s) in the database: {one_line(exc)}") from None
 
     def withdraw(self, published: Sequence[Published]) -> None:
         from django.db import DatabaseError
@@ -83,7 +85,8 @@ class EventStore:
             storage = storage_for(channel)
             return None if storage is None else int(storage.get_current_id(channel)) + 1
         except DatabaseError as exc:
-            raise PublishError(f"could not read the event storage: {exc}") from None
+            _drop_broken_connection()
+            raise PublishError(f"could not read the event storage: {one_line(exc)}") from None
 
     def refresh(self) -> None:
         from django.db import close_old_connections
@@ -91,11 +94,52 @@ class EventStore:
         close_old_connections()
 
 
+def _drop_broken_connection() -> None:
+    """After a database error, this thread's next attempt opens a new connection.
+
+    Django would go on using a connection the server closed (a restart, a
+    failover) and fail every retry; closing it is what lets the loop's retries
+    succeed once the database is back.
+    """
+    from django.db import connections, router
+    from django_eventstream.models import Event as Row
+
+    connection = connections[router.db_for_write(Row)]
+    if not connection.in_atomic_block:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def check_database() -> None:
+    """PublishError (exit 1) if the database does not answer: a loop should not start blind."""
+    from django.db import DatabaseError, connections, router
+    from django_eventstream.models import Event as Row
+
+    connection = connections[router.db_for_write(Row)]
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        _drop_broken_connection()
+        raise PublishError(f"the database is unreachable: {one_line(exc)}") from None
+
+
+def one_line(exc: BaseException) -> str:
+    """A database error's message on one line (psycopg's span several)."""
+    return " ".join(str(exc).split())
+
+
 INSERT_FIELDS = ("channel", "type", "data", "eid", "created")
 TRIM_EVERY = 60.0  # seconds between trims of expired events (django-eventstream trims on every append)
 
+TRIM_BATCH = 1000  # rows per DELETE: the longest a publisher waits behind a trim
+BACKGROUND = True  # trims run on a thread of their own (tests: on the caller's)
+
 _trim_lock = threading.Lock()
 _next_trim = 0.0
+_trimming = False
+logger = logging.getLogger("dashboards_live.storage")
 
 
 def append_events(events: Sequence[Event]) -> list[Published]:
@@ -208,25 +252,87 @@ def _append_one_by_one(events: Sequence[Event]) -> list[Published]:
 
 
 def maybe_trim(now: float | None = None) -> bool:
-    """Delete events older than django-eventstream's EVENT_TIMEOUT, at most once per TRIM_EVERY."""
-    global _next_trim
+    """Trim stored events (retention) at most once per TRIM_EVERY; True if a trim was started.
+
+    The trim runs on a thread of its own, in small batches, so the publish that
+    happens to start it is not held up (BACKGROUND = False: on the caller's
+    thread, as the unit tests need it inside their transaction).
+    """
+    global _next_trim, _trimming
     now = time.monotonic() if now is None else now
     with _trim_lock:
-        if now < _next_trim:
+        if now < _next_trim or _trimming:
             return False
         _next_trim = now + TRIM_EVERY
-    trim()
+        _trimming = True
+    if BACKGROUND:
+        threading.Thread(target=_trim_and_close, name="trim", daemon=True).start()
+    else:
+        _trim_and_close(close=False)
     return True
 
 
-def trim() -> int:
+def _trim_and_close(close: bool = True) -> None:
+    global _trimming
+    from django.db import DatabaseError, connections
+
+    try:
+        deleted = trim()
+        if deleted:
+            logger.info("retention: %d stored event(s) trimmed", deleted)
+    except DatabaseError as exc:
+        logger.warning("retention: trimming stored events failed, retrying in %.0f s: %s", TRIM_EVERY, exc)
+    finally:
+        _trimming = False
+        if close:
+            connections.close_all()  # this thread's own connections
+
+
+def trim(*, now: datetime.datetime | None = None, batch: int = TRIM_BATCH) -> int:
+    """Delete stored events past retention (DASHBOARDS_RETENTION, DASHBOARDS_RETENTION_EVENTS).
+
+    The newest event of every (channel, event name) is kept whatever its age,
+    so the late-join page still shows every component; a browser whose
+    Last-Event-ID was trimmed gets django-eventstream's stream-reset. Each
+    batch is a statement of its own, so publishers wait at most one batch.
+    """
+    from django.db import connections, router
     from django.utils import timezone
     from django_eventstream.models import Event as Row
-    from django_eventstream.storage import EVENT_TIMEOUT
+    from django_eventstream.models import EventCounter
 
-    cutoff = timezone.now() - datetime.timedelta(minutes=EVENT_TIMEOUT)
-    deleted, _ = Row.objects.filter(created__lt=cutoff).delete()
-    return int(deleted)
+    from dashboards_live.conf import retention
+
+    age, cap = retention()
+    cutoff = (timezone.now() if now is None else now) - datetime.timedelta(seconds=age)
+    connection = connections[router.db_for_write(Row)]
+    quote = connection.ops.quote_name
+    table = quote(Row._meta.db_table)
+    col = {name: quote(Row._meta.get_field(name).column) for name in ("id", "channel", "type", "eid", "created")}
+    superseded = (
+        f"EXISTS (SELECT 1 FROM {table} n WHERE n.{col['channel']} = e.{col['channel']} "
+        f"AND n.{col['type']} = e.{col['type']} AND n.{col['eid']} > e.{col['eid']})"
+    )
+    passes: list[tuple[str, list[Any]]] = [
+        (f"e.{col['created']} < %s", [Row._meta.get_field("created").get_db_prep_save(cutoff, connection)])
+    ]
+    if cap:
+        for name, value in EventCounter.objects.filter(value__gt=cap).values_list("name", "value"):
+            passes.append((f"e.{col['channel']} = %s AND e.{col['eid']} <= %s", [name, value - cap]))
+    deleted = 0
+    for condition, params in passes:
+        sql = (
+            f"DELETE FROM {table} WHERE {col['id']} IN (SELECT e.{col['id']} FROM {table} e "
+            f"WHERE {condition} AND e.{col['eid']} > 0 AND {superseded} LIMIT %s)"
+        )
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*params, batch])
+                count = cursor.rowcount
+            deleted += max(count, 0)
+            if count < batch:
+                break
+    return deleted
 
 
 class Storage(DjangoModelStorage):  # type: ignore[misc]

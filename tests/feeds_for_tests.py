@@ -35,3 +35,14 @@ t_rapid = feed(channel=CHANNEL, component=Stat("rapid"), every=0.02)(stamped("t_
 @feed(channel=CHANNEL, component=Stat("broken"), every=0.1)
 def t_broken() -> str:
     raise RuntimeError("this test feed always fails")
+
+
+HA_EVERY = 0.5
+
+
+@feed(channel="hatest", component=Stat("ha"), every=HA_EVERY)
+def t_ha() -> dict[str, str]:
+    """Which process ran which tick: the pid, and the tick's slot on the wall-clock grid."""
+    import os
+
+    return {"text": str(os.getpid()), "sub_text": f"slot {round(time.time() / HA_EVERY)}"}

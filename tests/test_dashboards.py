@@ -196,3 +196,31 @@ def test_the_demo_dashboard_shows_every_component_kind() -> None:
     assert {c.kind for c in demo.components} == {"stat", "chart", "table", "text", "gauge"}
     assert demo.problems == []
     assert [e for e in check_dashboards() if e.obj and "demo" in str(e.obj)] == []
+
+
+def test_manage_py_check_reports_a_bad_declaration_and_runeventloop_will_not_start() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DASHBOARDS_FEED_MODULES": "dashboards_live.demo,tests.broken_dashboards"}
+    env.pop("DASHBOARDS_CHANNELS", None)
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 1
+    assert "tests.broken_dashboards.Finance: (dashboards_live.E026) channel: 'finance' is not covered" in check.stderr
+    assert "tests.broken_dashboards.Finance: (dashboards_live.E023) layout: section 'Money' names 'profit'" in (
+        check.stderr
+    )
+    loop = subprocess.run(
+        [sys.executable, "manage.py", "runeventloop", "--list"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loop.returncode != 0 and "E026" in loop.stderr

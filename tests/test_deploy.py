@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,7 @@ def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
 
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"pushpin", "web", "feed"}
+    assert set(services) == {"postgres", "pushpin", "web", "feed"}
     published = [p for s in services.values() for p in s.get("ports", [])]
     assert len(published) == 1
     port = published[0]
@@ -39,6 +40,40 @@ def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
     assert config["networks"]["internal"]["internal"] is True
     assert set(services["web"]["networks"]) == set(services["feed"]["networks"]) == {"internal"}
     assert "internal" in services["pushpin"]["networks"]
+    assert set(services["postgres"]["networks"]) == {"internal"}
+
+
+def test_compose_file_runs_web_and_feed_on_postgres_once_it_is_healthy() -> None:
+    env = {**os.environ, "GRIP_KEY": "k", "DJANGO_SECRET_KEY": "s", "POSTGRES_PASSWORD": "pw-1"}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run([*compose_command(), "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import yaml
+
+    services = yaml.safe_load(result.stdout)["services"]
+    postgres = services["postgres"]
+    assert re.fullmatch(r"postgres:1[67](\.\d+)*", postgres["image"]), postgres["image"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "pw-1"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    # the data outlives the container: a named volume (1.29 prints "name:target:rw", v2 a mapping)
+    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in postgres["volumes"]]
+    assert "/var/lib/postgresql/data" in targets
+    user, database = postgres["environment"]["POSTGRES_USER"], postgres["environment"]["POSTGRES_DB"]
+    for name in ("web", "feed"):
+        assert services[name]["environment"]["DATABASE_URL"] == f"postgres://{user}:pw-1@postgres:5432/{database}"
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_compose_file_has_a_local_default_postgres_password() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "DATABASE_URL")}
+    env.update(GRIP_KEY="k", DJANGO_SECRET_KEY="s")
+    result = subprocess.run([*compose_command(), "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import yaml
+
+    services = yaml.safe_load(result.stdout)["services"]
+    password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    assert password and f":{password}@postgres:5432/" in services["web"]["environment"]["DATABASE_URL"]
 
 
 def test_compose_file_requires_the_signing_key() -> None:

@@ -26,7 +26,9 @@ def test_demo_feed_reaches_an_sse_client_through_pushpin(stack: Stack) -> None:
         assert re.search(r'<div class="stat-text">\d{1,3}\.\d%</div>', event.data)
     # the chart is whole state: every event carries the window so far
     assert [e.data.count("<polyline") for e in charts] == [1, 1, 1]
-    assert [re.search(r'data-points="(\d+)"', e.data).group(1) for e in charts] == ["1", "2", "3"]  # type: ignore[union-attr]
+    # (a channel used before continues its stored window: a restarted feed goes on where it was)
+    points = [int(re.search(r'data-points="(\d+)"', e.data).group(1)) for e in charts]  # type: ignore[union-attr]
+    assert points == list(range(points[0], points[0] + 3)) or points[-1] == 60
     # ids come from storage and increase
     ids = [int(e.id.split(":")[1]) for e in stats + charts if e.id]
     assert len(ids) == 6 and len(set(ids)) == 6

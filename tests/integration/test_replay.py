@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import DATABASES
 from tests.support.sse import SSEClient
 from tests.support.stack import Stack
 
@@ -14,6 +15,7 @@ def opened(client: SSEClient) -> bool:
     return bool(client.wait_for(lambda ev: any(e.event == "stream-open" for e in ev), 10))
 
 
+@pytest.mark.parametrize("own_stack", DATABASES, indirect=True)  # replay reads what each database stored
 def test_reconnect_with_last_event_id_after_django_was_down_gets_every_missed_event(own_stack: Stack) -> None:
     s = own_stack
     with SSEClient(s.url("/events/rel/")) as client:

@@ -1,7 +1,8 @@
 """Real processes for end-to-end tests: Pushpin (Debian package) and gunicorn.
 
-Each Stack has its own ports, folders and SQLite database, so tests never touch
-the developer's var/ and never collide. Processes are stopped by pid.
+Each Stack has its own ports, folders and database (a SQLite file, or a fresh
+database in a PostgreSQL cluster from tests.support.postgres), so tests never
+touch the developer's var/ and never collide. Processes are stopped by pid.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
 from dashboards_live import pushpin
+
+if TYPE_CHECKING:
+    from tests.support.postgres import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -74,6 +79,25 @@ def stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeou
         proc.wait(5)
 
 
+def pyformat(statement: str) -> str:
+    """`?` placeholders (qmark, sqlite3's style) as psycopg's `%s`; a literal `%` doubled.
+
+    A `?` inside quotes ('text', "identifier") stays as it is."""
+    out: list[str] = []
+    quote = ""
+    for char in statement:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            out.append("%s")
+            continue
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
+
+
 @dataclass
 class Stack:
     base: Path
@@ -83,6 +107,9 @@ class Stack:
     pushpin_overrides: dict[tuple[str, str], str] = field(default_factory=dict)
     # the WSGI app gunicorn serves ("config.wsgi", or a bench backend)
     wsgi_app: str = "config.wsgi"
+    # "sqlite": a file in `base`; "postgres": a fresh database in `cluster`
+    database: Literal["sqlite", "postgres"] = "sqlite"
+    cluster: Cluster | None = None
     pushpin: subprocess.Popen[bytes] | None = None
     web: subprocess.Popen[bytes] | None = None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -95,11 +122,19 @@ class Stack:
         self.port_offset = self._free_offset()
         # Pushpin's ZMQ ipc sockets live here: a unix socket path holds at most 107 bytes
         self.run_dir = Path(tempfile.mkdtemp(prefix="pushpin-run-"))
+        if self.database == "sqlite":
+            self.database_url = f"sqlite:///{self.base / 'db.sqlite3'}"
+        elif self.database == "postgres":
+            if self.cluster is None:
+                raise ValueError("Stack(database='postgres') needs a cluster (the postgres_cluster fixture)")
+            self.database_url = self.cluster.url(self.cluster.create_database())
+        else:
+            raise ValueError(f"unknown database {self.database!r}: 'sqlite' or 'postgres'")
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DASHBOARDS_VAR_DIR": str(self.base / "var"),
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": self.database_url,
             "GRIP_URL": f"http://127.0.0.1:{self.publish_port}?"
             + urlencode({"key": self.sig_key, "verify-iss": "pushpin"}),
             "DASHBOARDS_PUBLIC_URL": self.url("/"),
@@ -112,6 +147,9 @@ class Stack:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file (a SQLite stack only: use `sql()` to read either kind)."""
+        if self.database != "sqlite":
+            raise AttributeError(f"a {self.database} stack has no database file: use Stack.sql()")
         return self.base / "db.sqlite3"
 
     @contextmanager
@@ -126,8 +164,12 @@ class Stack:
         from django.db.utils import load_backend
         from django.test import override_settings
 
+        from config.settings import database_settings
+
         current = connections["default"]
-        settings_dict = {**current.settings_dict, "NAME": str(self.db_path)}
+        # the connection the stack's processes make from DATABASE_URL, with
+        # Django's defaults for the keys a URL does not give
+        settings_dict = {**current.settings_dict, **database_settings(self.database_url)}
         wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "default")
         connections["default"] = wrapper
         try:
@@ -254,10 +296,17 @@ class Stack:
         return [float(t) for t in json.loads(result.stdout.strip().splitlines()[-1])]
 
     def sql(self, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """Run SQL on the stack's SQLite database (what the web process reads)."""
+        """Run SQL on the stack's database (what the web process reads), committed;
+        the rows it returns. Placeholders are `?` on either database."""
+        if self.database == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                cursor = conn.execute(pyformat(statement) if params else statement, params or None)
+                return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
         import sqlite3
 
-        with sqlite3.connect(self.base / "db.sqlite3", timeout=20) as db:
+        with sqlite3.connect(self.db_path, timeout=20) as db:
             return list(db.execute(statement, params))
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

@@ -11,6 +11,7 @@ from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.feeds import Feed, FeedError, autodiscover
 from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE, exit_codes
 from dashboards_live.management.loopcommand import LoopCommand, positive_float
+from dashboards_live.storage import check_database
 
 
 class Command(LoopCommand):
@@ -56,6 +57,7 @@ class Command(LoopCommand):
         if list_feeds:
             return self.holders_table(selected, ha_lease) if ha else feeds_module.table(selected)
         with exit_codes():
+            check_database()
             engine = DeliveryEngine.from_settings()
         try:
             summary = self.run_loop(selected, engine, options)
