@@ -120,17 +120,21 @@ class DeliveryEngine:
         """Store and deliver within `timeout` (default: the transport's); PublishError, nothing kept, on failure."""
         if not events:
             return []
-        published = self.store_events(events)
-        deadline = self.clock.now() + (self.timeout if timeout is None else timeout)
-        try:
-            self.post([encode_item(export_item(p.event, p.id)) for p in published], deadline)
-        except PublishError as exc:
-            exc.undelivered = published[len(published) - exc.undelivered_count :]
-            self.store.withdraw(exc.undelivered)
-            raise
-        except BaseException:
-            self.store.withdraw(published)  # interrupted (Ctrl-C) before Pushpin answered
-            raise
+        limit = self.timeout if timeout is None else timeout
+        deadline = self.clock.now() + limit
+        # from storing to posting, no other publisher of these channels (any process)
+        # comes in between: Pushpin sees one unbroken chain of ids
+        with self.store.serialized([e.channel for e in events], limit):
+            published = self.store_events(events)
+            try:
+                self.post([encode_item(export_item(p.event, p.id)) for p in published], deadline)
+            except PublishError as exc:
+                exc.undelivered = published[len(published) - exc.undelivered_count :]
+                self.store.withdraw(exc.undelivered)
+                raise
+            except BaseException:
+                self.store.withdraw(published)  # interrupted (Ctrl-C) before Pushpin answered
+                raise
         return published
 
     def preview(self, event: Event) -> str:
@@ -218,6 +222,10 @@ class Outbox:
 
     def __len__(self) -> int:
         return len(self.pending)
+
+    def channels(self) -> set[str]:
+        with self.cond:
+            return {item.event.channel for item in self.pending.values()}
 
 
 class Trouble:
@@ -309,7 +317,24 @@ class RetryingDelivery:
 
     # -- one unit of work ---------------------------------------------------
     def step(self, deadline: float | None = None) -> Step:
-        """Store what the outbox holds (if nothing stored waits), then post the first request's worth."""
+        """Store what the outbox holds (if nothing stored waits), then post it, request by request.
+
+        Storing and posting hold the channels (store.serialized), so no other
+        publisher's ids come between ours at Pushpin.
+        """
+        if not self.inflight and not self.outbox.pending:
+            return "idle"
+        channels = {s.pending.event.channel for s in self.inflight} | self.outbox.channels()
+        try:
+            with self.engine.store.serialized(sorted(channels), self.engine.timeout):
+                return self._step(deadline)
+        except PublishError as exc:  # the channels stayed busy: like a failed attempt
+            self.last_error = str(exc)
+            self.post_trouble.failed(exc, self.pending)
+            self.retry_at = self.clock.now() + backoff(self.post_trouble.in_row, *self.backoff)
+            return "failed"
+
+    def _step(self, deadline: float | None) -> Step:
         if not self.inflight:
             items = self.outbox.take_all()
             if not items:
@@ -318,23 +343,24 @@ class RetryingDelivery:
                 return "failed"
             if not self.inflight:
                 return "done"  # every event was refused
-        now = self.clock.now()
-        count = batch_sizes([len(s.item) for s in self.inflight])[0]
-        batch = self.inflight[:count]
-        post_deadline = now + self.engine.timeout
-        if deadline is not None:
-            post_deadline = min(post_deadline, deadline)
-        try:
-            self.engine.transport.post(body_of([s.item for s in batch]), post_deadline)
-        except Exception as exc:
-            self.last_error = str(exc)
-            self.listener.failed([s.pending for s in batch])
-            self.post_trouble.failed(exc, self.pending)
-            self.retry_at = self.clock.now() + backoff(self.post_trouble.in_row, *self.backoff)
-            return "failed"
-        del self.inflight[:count]
-        self.listener.delivered([s.pending for s in batch], self.clock.now())
-        self.post_trouble.recovered()
+        while self.inflight:
+            now = self.clock.now()
+            count = batch_sizes([len(s.item) for s in self.inflight])[0]
+            batch = self.inflight[:count]
+            post_deadline = now + self.engine.timeout
+            if deadline is not None:
+                post_deadline = min(post_deadline, deadline)
+            try:
+                self.engine.transport.post(body_of([s.item for s in batch]), post_deadline)
+            except Exception as exc:
+                self.last_error = str(exc)
+                self.listener.failed([s.pending for s in batch])
+                self.post_trouble.failed(exc, self.pending)
+                self.retry_at = self.clock.now() + backoff(self.post_trouble.in_row, *self.backoff)
+                return "failed"
+            del self.inflight[:count]
+            self.listener.delivered([s.pending for s in batch], self.clock.now())
+            self.post_trouble.recovered()
         return "done"
 
     def _store(self, items: list[Pending]) -> bool:

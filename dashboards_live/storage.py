@@ -23,7 +23,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,6 +54,13 @@ class Store(Protocol):
 
     def refresh(self) -> None:
         """Drop connections that are stale or broken (a long-running process calls it between batches)."""
+        ...
+
+    def serialized(self, channels: Sequence[str], timeout: float) -> AbstractContextManager[None]:
+        """Publishers of `channels`, in every process, one at a time from storing to posting.
+
+        PublishError if another publisher holds them longer than `timeout`.
+        """
         ...
 
 
@@ -92,6 +100,99 @@ class EventStore:
         from django.db import close_old_connections
 
         close_old_connections()
+
+    @contextlib.contextmanager
+    def serialized(self, channels: Sequence[str], timeout: float) -> Iterator[None]:
+        """Store-then-post of these channels one publisher at a time, across processes.
+
+        Pushpin checks each item's previous id against what its listeners last
+        got: a publisher that stored ids 11-20 but posts after another's 21-30
+        sends every listener back to Django for the events it "missed" (one
+        request per listener, thousands at once). Holding the channels from
+        storing to posting keeps Pushpin's chain whole. PostgreSQL: advisory
+        locks on Django's own connection; SQLite (one host): a lock file beside
+        the database.
+        """
+        from django.db import DatabaseError, connections, router
+        from django_eventstream.models import Event as Row
+
+        connection = connections[router.db_for_write(Row)]
+        deadline = time.monotonic() + timeout
+        try:
+            if connection.vendor == "postgresql":
+                with _advisory_locks(connection, sorted({channel_key(c) for c in channels}), deadline):
+                    yield
+                return
+            path = _lock_file(connection)
+        except DatabaseError as exc:
+            _drop_broken_connection()
+            raise PublishError(f"could not store the event(s) in the database: {one_line(exc)}") from None
+        if path is None:
+            yield  # an in-memory database: one process only
+            return
+        with _file_lock(path, deadline):
+            yield
+
+
+CHANNEL_LOCKS = 0x63686E6C  # "chnl": the first key of the per-channel publish locks (an int4)
+LOCK_POLL = 0.002  # seconds between attempts while another publisher holds a channel
+
+
+def channel_key(channel: str) -> int:
+    import zlib
+
+    value = zlib.crc32(channel.encode("utf-8"))
+    return value - 2**32 if value >= 2**31 else value
+
+
+@contextlib.contextmanager
+def _advisory_locks(connection: BaseDatabaseWrapper, keys: list[int], deadline: float) -> Iterator[None]:
+    taken: list[int] = []
+    try:
+        with connection.cursor() as cursor:
+            for key in keys:  # in key order: two publishers of the same channels cannot deadlock
+                while True:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [CHANNEL_LOCKS, key])
+                    row = cursor.fetchone()
+                    if row is not None and row[0]:
+                        taken.append(key)
+                        break
+                    if time.monotonic() >= deadline:
+                        raise PublishError("another publisher of the channel held it past the timeout")
+                    time.sleep(LOCK_POLL)
+        yield
+    finally:
+        if taken:
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                for key in taken:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [CHANNEL_LOCKS, key])
+
+
+def _lock_file(connection: BaseDatabaseWrapper) -> str | None:
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    return name + ".publish-lock"
+
+
+@contextlib.contextmanager
+def _file_lock(path: str, deadline: float) -> Iterator[None]:
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise PublishError("another publisher of the database held it past the timeout") from None
+                time.sleep(LOCK_POLL)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _drop_broken_connection() -> None:

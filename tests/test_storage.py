@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
 import pytest
@@ -128,3 +129,25 @@ def test_a_bad_retention_setting_is_one_line_naming_it(settings: Any) -> None:
     settings.DASHBOARDS_RETENTION_EVENTS = -1
     with pytest.raises(ConfigError, match="DASHBOARDS_RETENTION_EVENTS"):
         retention()
+
+
+def test_the_publish_lock_file_keeps_a_second_publisher_out_until_the_first_is_done(tmp_path: Any) -> None:
+    from dashboards_live.errors import PublishError
+
+    path = str(tmp_path / "db.sqlite3.publish-lock")
+    with (
+        storage._file_lock(path, time.monotonic() + 1),
+        pytest.raises(PublishError, match="held it past the timeout"),
+        storage._file_lock(path, time.monotonic() + 0.05),
+    ):
+        pass
+    with storage._file_lock(path, time.monotonic() + 0.05):
+        pass  # free again
+
+
+def test_publish_holds_the_channels_from_storing_to_posting() -> None:
+    from tests.support.fakes import fake_engine
+
+    engine = fake_engine(stored=True)
+    engine.publish([Event("b", "x", "1"), Event("a", "x", "1"), Event("a", "y", "2")])
+    assert engine.store.serializations == [["a", "b"]]  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ class FakeStore:
         self.appended: list[Published] = []
         self.withdrawn: list[Published] = []
         self.refreshes = 0
+        self.serializations: list[list[str]] = []
         self.down = False
 
     def append(self, events: Sequence[Event]) -> list[Published]:
@@ -43,6 +45,10 @@ class FakeStore:
 
     def refresh(self) -> None:
         self.refreshes += 1
+
+    def serialized(self, channels: Sequence[str], timeout: float) -> contextlib.AbstractContextManager[None]:
+        self.serializations.append(sorted(set(channels)))
+        return contextlib.nullcontext()
 
 
 class FakeTransport:
