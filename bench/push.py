@@ -198,10 +198,10 @@ def worker(calls: int, seconds: float) -> None:
             posting[0] = 0.0
             began = time.perf_counter()
             steps[name]()
-            took = time.perf_counter() - began
-            timings[name].append(took)
+            spent = time.perf_counter() - began
+            timings[name].append(spent)
             if name in own:
-                own[name].append(took - posting[0])
+                own[name].append(spent - posting[0])
 
     def many_slice(comps: list[tuple[Any, str]], until: float) -> tuple[list[float], int]:
         nonlocal n
