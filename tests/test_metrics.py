@@ -57,3 +57,16 @@ def test_serve_answers_on_its_address_and_stops() -> None:
     assert "process_cpu_seconds_total" in body
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_with_ha_the_metrics_say_which_feeds_this_process_holds() -> None:
+    loop = ran_loop()
+    registry = CollectorRegistry()
+    registry.register(LoopCollector(loop, 1700000000.0))
+    assert "dashboards_feed_held" not in generate_latest(registry).decode()  # without --ha: no such gauge
+    [run] = loop.runs
+    run.stats.held, run.stats.standby = True, 4
+    text = generate_latest(registry).decode()
+    labels = '{channel="ops",event="load",feed="load"}'
+    assert f"dashboards_feed_held{labels} 1.0" in text
+    assert f"dashboards_feed_standby_total{labels} 4.0" in text

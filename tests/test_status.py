@@ -40,3 +40,12 @@ def test_log_records_print_above_the_live_line() -> None:
     live.show("status 2")
     live.clear()
     assert out.getvalue() == (f"{CLEAR_LINE}status 1{CLEAR_LINE}a log record\nstatus 1{CLEAR_LINE}status 2{CLEAR_LINE}")
+
+
+def test_with_ha_the_lines_say_which_feeds_are_held() -> None:
+    stats = {"queue": FeedStats(ticks=3, held=True), "rate": FeedStats(held=False, standby=3)}
+    assert totals(stats, 0).startswith("2 feeds, holding 1 of 2, 3 ticks")
+    line = summary_line(stats, 0, 10.0)
+    assert "queue (held) ticks=3" in line and "rate (standby) ticks=0" in line
+    assert "(held)" not in summary_line({"queue": FeedStats(ticks=3)}, 0, 10.0)
+    assert "queue (held) 3/" in live_line(stats, 0, 10.0, 200)
