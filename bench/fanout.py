@@ -168,6 +168,12 @@ class Row:
     web_rss_mb: float
     web_cpu_s: float
     client_cpu_s: float
+    deliveries: int = 0
+
+    @property
+    def pushpin_ms_per_1000(self) -> float:
+        """Pushpin CPU (all its processes) per 1,000 deliveries, ms."""
+        return 1e6 * self.pushpin_cpu_s / self.deliveries if self.deliveries else float("nan")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -253,6 +259,7 @@ def run_row(
         w_rss,
         w_cpu,
         client_cpu,
+        received,
     )
 
 
@@ -272,6 +279,7 @@ def print_table(rows: list[Row]) -> None:
         "django MB",
         "django cpu s",
         "clients cpu s",
+        "pushpin cpu ms / 1k deliveries",
     )
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")
@@ -280,7 +288,7 @@ def print_table(rows: list[Row]) -> None:
             f"| {r.config} | {r.clients} | {r.opened} | {r.connect_s:.1f} | {r.connects_per_s:.0f} | "
             f"{r.delivered_pct:.1f}% | {r.p50_ms:.0f} | {r.p99_ms:.0f} | {r.max_ms:.0f} | "
             f"{r.pushpin_rss_mb:.0f} | {r.pushpin_cpu_s:.1f} | {r.web_rss_mb:.0f} | {r.web_cpu_s:.1f} | "
-            f"{r.client_cpu_s:.1f} |"
+            f"{r.client_cpu_s:.1f} | {r.pushpin_ms_per_1000:.0f} |"
         )
     sys.stdout.flush()
 
@@ -293,7 +301,12 @@ def main() -> int:
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--in-flight", type=int, default=32, help="connects in flight at once")
     parser.add_argument(
-        "--configs", nargs="+", default=["shipped", "stock", "raw-hold"], choices=["shipped", "stock", "raw-hold"]
+        "--configs",
+        nargs="+",
+        default=["shipped", "stock", "raw-hold"],
+        choices=["shipped", "filters", "stock", "raw-hold"],
+        help="filters: the shipped config with DASHBOARDS_SHARED_FRAMES=0 (django-eventstream's items, "
+        "build-id and skip-users run in Pushpin for every delivery)",
     )
     parser.add_argument("--smoke", action="store_true", help="exit 1 unless every shipped row delivered 100%%")
     args = parser.parse_args()
@@ -315,6 +328,7 @@ def main() -> int:
     from dashboards_live.delivery import DeliveryEngine
 
     publisher = DeliveryEngine.from_settings()
+    per_subscriber = DeliveryEngine(publisher.store, publisher.transport, shared=False)
     rows: list[Row] = []
     print(
         f"fanout: {os.cpu_count()} cores, open-file limit {want}, {args.duration:g} s at {args.rate:g} ev/s, "
@@ -327,8 +341,10 @@ def main() -> int:
             for config in args.configs:
                 stack.pushpin_overrides = dict(STOCK) if config == "stock" else {}
                 stack.wsgi_app = "bench.raw_hold:app" if config == "raw-hold" else "config.wsgi"
+                stack.env["DASHBOARDS_SHARED_FRAMES"] = "0" if config == "filters" else "1"
+                engine = per_subscriber if config == "filters" else publisher
                 rows.append(
-                    run_row(stack, publisher, config, n, args.duration, args.rate, args.client_procs, args.in_flight)
+                    run_row(stack, engine, config, n, args.duration, args.rate, args.client_procs, args.in_flight)
                 )
                 r = rows[-1]
                 print(

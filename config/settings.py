@@ -182,6 +182,11 @@ DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum
 # and those more than DASHBOARDS_RETENTION_EVENTS behind a channel's newest
 # (0: no cap). The newest event of every component is always kept, so a page
 # opened after a quiet day still shows current values.
+# Frames carry their own browser id, the same bytes for every subscriber, and
+# streams ask Pushpin for no per-delivery filters (build-id, skip-users). Off:
+# django-eventstream's own items, for a project that publishes with
+# send_event(skip_user_ids=...) into these channels.
+DASHBOARDS_SHARED_FRAMES = envbool("DASHBOARDS_SHARED_FRAMES", True)
 DASHBOARDS_RETENTION = envfloat("DASHBOARDS_RETENTION", 24 * 3600.0, minimum=1)
 DASHBOARDS_RETENTION_EVENTS = envint("DASHBOARDS_RETENTION_EVENTS", 100_000, minimum=0)
 # Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per

@@ -94,6 +94,11 @@ def max_data_bytes() -> int:
     return value
 
 
+def shared_frames() -> bool:
+    """DASHBOARDS_SHARED_FRAMES: one frame for every subscriber, no per-delivery filters in Pushpin."""
+    return bool(getattr(settings, "DASHBOARDS_SHARED_FRAMES", True))
+
+
 def retention() -> tuple[float, int]:
     """(seconds an event is kept, events kept per channel; 0 = no cap): DASHBOARDS_RETENTION(_EVENTS)."""
     age = seconds("DASHBOARDS_RETENTION", getattr(settings, "DASHBOARDS_RETENTION", 24 * 3600.0))

@@ -74,17 +74,20 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 class DeliveryEngine:
     """Store, then post; one per process is enough."""
 
-    def __init__(self, store: Store, transport: Posts, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, store: Store, transport: Posts, *, clock: Clock = SYSTEM_CLOCK, shared: bool = True) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock
+        self.shared = shared  # encoding.export_item: one frame for every subscriber
 
     @classmethod
     def from_settings(cls, *, timeout: float | None = None) -> DeliveryEngine:
         """The real engine: django-eventstream's storage and every configured Pushpin (ConfigError if misconfigured)."""
         from dashboards_live.transport import Transport
 
-        return cls(EventStore(), Transport.from_settings(timeout))
+        from dashboards_live.conf import shared_frames
+
+        return cls(EventStore(), Transport.from_settings(timeout), shared=shared_frames())
 
     @property
     def timeout(self) -> float:
@@ -127,7 +130,7 @@ class DeliveryEngine:
         with self.store.serialized([e.channel for e in events], limit):
             published = self.store_events(events)
             try:
-                self.post([encode_item(export_item(p.event, p.id)) for p in published], deadline)
+                self.post([encode_item(export_item(p.event, p.id, shared=self.shared)) for p in published], deadline)
             except PublishError as exc:
                 exc.undelivered = published[len(published) - exc.undelivered_count :]
                 self.store.withdraw(exc.undelivered)
@@ -383,7 +386,8 @@ class RetryingDelivery:
             return False
         self.store_trouble.recovered()
         self.inflight += [
-            _Stored(p, encode_item(export_item(s.event, s.id))) for p, s in zip(items, published, strict=True)
+            _Stored(p, encode_item(export_item(s.event, s.id, shared=self.engine.shared)))
+            for p, s in zip(items, published, strict=True)
         ]
         return True
 

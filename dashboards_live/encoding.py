@@ -45,25 +45,35 @@ def grip_channel(channel: str) -> str:
     return "events-" + quote(channel)
 
 
-def export_item(event: Event, stored_id: int | None) -> dict[str, Any]:
-    """A Pushpin publish item, exactly as django-eventstream builds one.
+def export_item(event: Event, stored_id: int | None, *, shared: bool = True) -> dict[str, Any]:
+    """A Pushpin publish item for `event` (stored under `stored_id`, or not stored).
 
     Built as the dict that pubcontrol's Item(HttpStreamFormat(...)).export()
     returns for text content (a test holds the two equal): a third of the cost
     per event, which counts at thousands of events a second.
+
+    `shared` (DASHBOARDS_SHARED_FRAMES, the default): the frame carries its
+    browser id itself, so every subscriber of the channel gets the same bytes
+    and Pushpin runs no filter per delivery. Our streams hold one data channel
+    each, so the id django-eventstream's build-id filter would build is exactly
+    this one. Without it: django-eventstream's own item, with "%I" filled in per
+    subscriber by Pushpin's build-id filter (and "%" escaped for that filter).
     """
     from django_eventstream.utils import sse_encode_event
 
     if stored_id is None:
         content = sse_encode_event(event.name, event.data)
         return {"http-stream": {"content": content}, "channel": grip_channel(event.channel)}
-    # "%I" is filled in per subscriber by Pushpin's build-id filter, hence
-    # the escaping of "%" in the data (undone by the same filter)
-    content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
+    if shared:
+        content = sse_encode_event(event.name, event.data, event_id=browser_event_id(event.channel, stored_id))
+        stream: dict[str, Any] = {"content": content}
+    else:
+        content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
+        stream = {"content-filters": ["build-id"], "content": content}
     return {
         "id": str(stored_id),
         "prev-id": str(stored_id - 1),
-        "http-stream": {"content-filters": ["build-id"], "content": content},
+        "http-stream": stream,
         "channel": grip_channel(event.channel),
     }
 

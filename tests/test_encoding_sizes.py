@@ -26,14 +26,17 @@ def test_the_worst_character_is_lf() -> None:
     assert empty < ITEM_OVERHEAD
 
 
-def pubcontrol_item(event: Event, stored_id: int | None) -> dict[str, object]:
-    """How django-eventstream builds the same item, through pubcontrol's classes."""
-    from django_eventstream.utils import sse_encode_event
+def pubcontrol_item(event: Event, stored_id: int | None, shared: bool = False) -> dict[str, object]:
+    """How django-eventstream builds the same item, through pubcontrol's classes (shared: with its id built in)."""
+    from django_eventstream.utils import make_id, sse_encode_event
     from gripcontrol import HttpStreamFormat
     from pubcontrol import Item
 
     if stored_id is None:
         item = Item(HttpStreamFormat(sse_encode_event(event.name, event.data)))
+    elif shared:
+        content = sse_encode_event(event.name, event.data, event_id=make_id({event.channel: stored_id}))
+        item = Item(HttpStreamFormat(content), id=str(stored_id), prev_id=str(stored_id - 1))
     else:
         content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)
         fmt = HttpStreamFormat(content, content_filters=["build-id"])
@@ -47,4 +50,5 @@ def pubcontrol_item(event: Event, stored_id: int | None) -> dict[str, object]:
 @given(data=data, stored_id=st.none() | st.integers(min_value=1, max_value=2**62))
 def test_items_are_built_exactly_as_pubcontrol_builds_them(data: str, stored_id: int | None) -> None:
     event = Event("ch.a-1", "ev_1", data)
-    assert export_item(event, stored_id) == pubcontrol_item(event, stored_id)
+    assert export_item(event, stored_id, shared=False) == pubcontrol_item(event, stored_id)
+    assert export_item(event, stored_id) == pubcontrol_item(event, stored_id, shared=True)

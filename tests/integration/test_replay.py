@@ -56,3 +56,19 @@ def test_last_event_id_older_than_storage_gets_stream_reset_and_the_client_recov
         ticks = client.named("tick")
     assert [e.data for e in ticks] == ["new1"]  # nothing stale, and live again
     assert ticks[0].id == "trimmed:4"
+
+
+def test_a_replayed_event_arrives_byte_for_byte_like_a_live_one(stack: Stack) -> None:
+    """Live frames carry their own id (no build-id filter); replayed ones must not keep its escaping."""
+    data = "100% %I %% done"
+    with SSEClient(stack.url("/events/percent/")) as live:
+        live.wait_for(lambda ev: any(e.event == "stream-open" for e in ev), 10)
+        stack.publish("percent", "e", ["first", data])
+        got = live.wait_for(lambda ev: len([e for e in ev if e.event == "e"]) >= 2, 10)
+    live_frame = [e for e in got if e.event == "e"][-1]
+    first_id = [e for e in got if e.event == "e"][0].id
+    with SSEClient(stack.url("/events/percent/"), headers={"Last-Event-ID": first_id}) as late:
+        replayed = late.wait_for(lambda ev: any(e.event == "e" for e in ev), 10)
+    [again] = [e for e in replayed if e.event == "e"]
+    assert live_frame.data == again.data == data
+    assert live_frame.id == again.id and again.raw == live_frame.raw
