@@ -83,9 +83,8 @@ class DeliveryEngine:
     @classmethod
     def from_settings(cls, *, timeout: float | None = None) -> DeliveryEngine:
         """The real engine: django-eventstream's storage and every configured Pushpin (ConfigError if misconfigured)."""
-        from dashboards_live.transport import Transport
-
         from dashboards_live.conf import shared_frames
+        from dashboards_live.transport import Transport
 
         return cls(EventStore(), Transport.from_settings(timeout), shared=shared_frames())
 

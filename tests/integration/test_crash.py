@@ -27,7 +27,7 @@ def recoveries(log: str, channel: str) -> int:
 def test_a_loop_killed_after_storing_and_before_posting(stack: Stack) -> None:
     channel = "crashtest"
     base = stack.sql("SELECT COALESCE(MAX(eid), 0) FROM django_eventstream_event WHERE channel = ?", (channel,))
-    first = int(base[0][0]) + 1  # the shared stack may have run this test's channel before (other database param)
+    first = int(str(base[0][0])) + 1  # the shared stack may have run this test's channel before (other database param)
     log = stack.base / "pushpin.log"
     clients = [SSEClient(stack.url(f"/events/{channel}/")) for _ in range(CLIENTS)]
     try:
@@ -37,7 +37,7 @@ def test_a_loop_killed_after_storing_and_before_posting(stack: Stack) -> None:
         crashed = stack.manage("runeventloop", "t_crash", env={**FEEDS, "CRASH_AFTER_STORES": "3"}, timeout=60)
         assert crashed.returncode == -9, crashed.stderr
         stored = stack.sql("SELECT eid FROM django_eventstream_event WHERE channel = ? AND eid >= ?", (channel, first))
-        assert [int(r[0]) for r in stored] == [first, first + 1, first + 2]  # the third was stored, never posted
+        assert [int(str(r[0])) for r in stored] == [first, first + 1, first + 2]  # the third was stored, never posted
         for c in clients:
             assert c.wait_for(lambda ev: len(ids(ev)) >= 2, 10)
             assert ids(c.events) == [first, first + 1]

@@ -66,8 +66,8 @@ def test_a_replayed_event_arrives_byte_for_byte_like_a_live_one(stack: Stack) ->
         stack.publish("percent", "e", ["first", data])
         got = live.wait_for(lambda ev: len([e for e in ev if e.event == "e"]) >= 2, 10)
     live_frame = [e for e in got if e.event == "e"][-1]
-    first_id = [e for e in got if e.event == "e"][0].id
-    with SSEClient(stack.url("/events/percent/"), headers={"Last-Event-ID": first_id}) as late:
+    first_id = next(e for e in got if e.event == "e").id
+    with SSEClient(stack.url("/events/percent/"), headers={"Last-Event-ID": str(first_id)}) as late:
         replayed = late.wait_for(lambda ev: any(e.event == "e" for e in ev), 10)
     [again] = [e for e in replayed if e.event == "e"]
     assert live_frame.data == again.data == data
