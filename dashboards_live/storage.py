@@ -238,7 +238,10 @@ TRIM_BATCH = 1000  # rows per DELETE: the longest a publisher waits behind a tri
 BACKGROUND = True  # trims run on a thread of their own (tests: on the caller's)
 
 _trim_lock = threading.Lock()
-_next_trim = 0.0
+# the first trim comes a while after start: a one-off process (sendevent) never
+# trims, the long-running ones (the loop, web and worker processes calling push())
+# do, once a minute
+_next_trim = time.monotonic() + 10.0
 _trimming = False
 logger = logging.getLogger("dashboards_live.storage")
 
