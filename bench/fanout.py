@@ -9,7 +9,10 @@ pushpin.conf, the same with Pushpin's stock message_rate/message_hwm, and
 backend that does nothing but answer the hold headers. The web process is
 gunicorn with 2 workers, as the README's production section runs it. Every
 event is a real Stat fragment with a sequence marker; clients record when each
-arrives, so latency is publish call to receipt. Prints one table.
+arrives, so latency is publish call to receipt. The clients first sit idle for
+IDLE seconds: the table counts the requests Pushpin makes to Django by itself
+(next links, recoveries; its log's "[handler] GET" lines) per client, idle and
+while events flow. Prints one table.
 """
 
 from __future__ import annotations
@@ -169,11 +172,27 @@ class Row:
     web_cpu_s: float
     client_cpu_s: float
     deliveries: int = 0
+    idle_requests: int = 0  # Pushpin's requests to Django while the clients sat idle, all clients
+    event_requests: int = 0  # ... while events flowed
+
+    def per_client(self, requests: int) -> float:
+        return requests / self.opened if self.opened else float("nan")
 
     @property
     def pushpin_ms_per_1000(self) -> float:
         """Pushpin CPU (all its processes) per 1,000 deliveries, ms."""
         return 1e6 * self.pushpin_cpu_s / self.deliveries if self.deliveries else float("nan")
+
+
+IDLE = 5.0  # seconds the clients sit connected with no event, before the events
+
+
+def origin_requests(log: Path) -> int:
+    """Requests Pushpin's handler made to Django so far (each logs one "[handler] GET" line)."""
+    if not log.exists():
+        return 0
+    with log.open("rb") as f:
+        return sum(1 for line in f if b"[handler] GET" in line)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -212,6 +231,12 @@ def run_row(
     opened = sum(m[2] for m in opened_msgs)
     connect_s = t1 - t0
 
+    # requests Pushpin makes to Django on its own (next links, recoveries), from its log
+    log = stack.base / "pushpin.log"
+    idle_from = origin_requests(log)
+    time.sleep(IDLE)
+    idle = origin_requests(log) - idle_from
+
     stat = Stat("sse_stat", title="CPU load")
     sent: dict[int, float] = {}
     start = time.monotonic()
@@ -225,6 +250,7 @@ def run_row(
         sent[seq] = time.monotonic()
         publisher.publish([event])
     time.sleep(2.0)  # let the last event reach everyone
+    during = origin_requests(log) - idle_from - idle
     for p in pipes:
         p.send("stop")
     latencies: list[float] = []
@@ -260,6 +286,8 @@ def run_row(
         w_cpu,
         client_cpu,
         received,
+        idle,
+        during,
     )
 
 
@@ -280,6 +308,8 @@ def print_table(rows: list[Row]) -> None:
         "django cpu s",
         "clients cpu s",
         "pushpin cpu ms / 1k deliveries",
+        "origin req/client idle",
+        "origin req/client events",
     )
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")
@@ -288,7 +318,8 @@ def print_table(rows: list[Row]) -> None:
             f"| {r.config} | {r.clients} | {r.opened} | {r.connect_s:.1f} | {r.connects_per_s:.0f} | "
             f"{r.delivered_pct:.1f}% | {r.p50_ms:.0f} | {r.p99_ms:.0f} | {r.max_ms:.0f} | "
             f"{r.pushpin_rss_mb:.0f} | {r.pushpin_cpu_s:.1f} | {r.web_rss_mb:.0f} | {r.web_cpu_s:.1f} | "
-            f"{r.client_cpu_s:.1f} | {r.pushpin_ms_per_1000:.0f} |"
+            f"{r.client_cpu_s:.1f} | {r.pushpin_ms_per_1000:.0f} | {r.per_client(r.idle_requests):.2f} | "
+            f"{r.per_client(r.event_requests):.2f} |"
         )
     sys.stdout.flush()
 
