@@ -28,12 +28,12 @@ import os
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dashboards_live.feeds import Feed
+from dashboards_live.storage import lock_key as lock_key  # the feeds' lock keys, as the channels'
 
 logger = logging.getLogger("dashboards_live.ha")
 
@@ -47,12 +47,6 @@ class Session(Protocol):
     def execute(self, query: str, params: Sequence[Any] = ()) -> Any: ...
 
     def close(self) -> None: ...
-
-
-def lock_key(name: str) -> int:
-    """The second key of a feed's advisory lock: CRC-32 of its identity, as a signed int4."""
-    value = zlib.crc32(name.encode("utf-8"))
-    return value - 2**32 if value >= 2**31 else value
 
 
 def identity(name: str, channel: str) -> str:

@@ -38,8 +38,6 @@ class NotOnADashboard(TypeError):
 
 _engine: DeliveryEngine | None = None
 _engine_lock = threading.Lock()
-# one push at a time per process: ids per channel are posted in the order stored
-_publish_lock = threading.Lock()
 
 
 def default_engine() -> DeliveryEngine:
@@ -88,24 +86,14 @@ def push_many(
     events = render_all(list(values), time.time() if at is None else at)
     if not events:
         return []
-    engine = default_engine() if engine is None else engine
-    with _publish_lock:
-        return engine.publish(events, timeout=timeout)
+    # the engine holds the channels from storing to posting (store.serialized): pushes
+    # from other threads and processes come before or after, never in between
+    return (default_engine() if engine is None else engine).publish(events, timeout=timeout)
 
 
 def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event]:
     """One event per value, each the component's whole new state."""
-    states: dict[tuple[str, str], Any] = {}
-    wanted: dict[str, list[Component]] = {}
-    for component, _ in values:
-        channel = _channel_of(component)
-        if component.builds_on_previous:
-            wanted.setdefault(channel, []).append(component)
-    for channel, components in wanted.items():
-        last = last_events(channel, [c.key for c in components])
-        for c in components:
-            if c.key in last:
-                states[(channel, c.key)] = c.state_from(last[c.key].data)
+    states = stored_states([(_channel_of(component), component) for component, _ in values])
     final: dict[tuple[str, str], tuple[Component, Any]] = {}
     for component, value in values:
         channel = _channel_of(component)
@@ -115,6 +103,21 @@ def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event
         final[where] = (component, states[where])
     # every event is the component's whole state: one per component carries all its values
     return [make_event(channel, key, component.render(state)) for (channel, key), (component, state) in final.items()]
+
+
+def stored_states(components: Iterable[tuple[str, Component]]) -> dict[tuple[str, str], Any]:
+    """The last stored state of each (channel, component) that builds on its previous one (a Chart)."""
+    wanted: dict[str, list[Component]] = {}
+    for channel, component in components:
+        if component.builds_on_previous:
+            wanted.setdefault(channel, []).append(component)
+    states: dict[tuple[str, str], Any] = {}
+    for channel, found in wanted.items():
+        last = last_events(channel, [c.key for c in found])
+        for c in found:
+            if c.key in last:
+                states[(channel, c.key)] = c.state_from(last[c.key].data)
+    return states
 
 
 def _channel_of(component: Component) -> str:

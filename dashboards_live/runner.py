@@ -24,7 +24,7 @@ from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.errors import PublishError
 from dashboards_live.feeds import Feed
 from dashboards_live.loop import EventLoop, LoopSummary
-from dashboards_live.storage import last_events
+from dashboards_live.push import stored_states
 from dashboards_live.systemd import Notifier
 
 logger = logging.getLogger("dashboards_live.runner")
@@ -54,14 +54,11 @@ def stored_state(feed: Feed) -> Any:
     """The feed's component state as last stored (by this host or another), for components that build on it."""
     from django.db import DatabaseError
 
-    if not feed.component.builds_on_previous:
-        return None
     try:
-        last = last_events(feed.channel, [feed.event]).get(feed.event)
+        return stored_states([(feed.channel, feed.component)]).get((feed.channel, feed.event))
     except DatabaseError as exc:
         logger.warning("feed %s starts from an empty state: the database did not answer (%s)", feed.name, exc)
         return None
-    return feed.component.state_from(last.data) if last is not None else None
 
 
 def wall_phase(feed: Feed) -> float:

@@ -120,7 +120,7 @@ class EventStore:
         deadline = time.monotonic() + timeout
         try:
             if connection.vendor == "postgresql":
-                with _advisory_locks(connection, sorted({channel_key(c) for c in channels}), deadline):
+                with _advisory_locks(connection, sorted({lock_key(c) for c in channels}), deadline):
                     yield
                 return
             path = _lock_file(connection)
@@ -138,10 +138,11 @@ CHANNEL_LOCKS = 0x63686E6C  # "chnl": the first key of the per-channel publish l
 LOCK_POLL = 0.002  # seconds between attempts while another publisher holds a channel
 
 
-def channel_key(channel: str) -> int:
+def lock_key(text: str) -> int:
+    """An advisory lock's second key for `text`: its CRC-32 as a signed int4 (PostgreSQL's int)."""
     import zlib
 
-    value = zlib.crc32(channel.encode("utf-8"))
+    value = zlib.crc32(text.encode("utf-8"))
     return value - 2**32 if value >= 2**31 else value
 
 
