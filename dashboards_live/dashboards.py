@@ -194,7 +194,12 @@ class DashboardRegistry:
 
     @contextmanager
     def scoped(self) -> Iterator[DashboardRegistry]:
-        """Dashboards declared inside the block are forgotten after it (tests)."""
+        """Dashboards declared inside the block are forgotten after it (tests).
+
+        The project's own are discovered first: a module first imported inside
+        the block would otherwise register its dashboards only until the block ends.
+        """
+        autodiscover()
         before = list(self._all)
         try:
             yield self
