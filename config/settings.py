@@ -64,7 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django_grip.GripMiddleware",
+    "dashboards_live.streams.CachedGripMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +72,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+]
+
+# The event-stream connects (DASHBOARDS_EVENTS_URL) run through these only:
+# Pushpin's signature, then the user for the channel rule (dashboards_live/streams.py).
+DASHBOARDS_STREAM_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dashboards_live.streams.CachedGripMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,7 +1,11 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
 
-application = get_wsgi_application()
+from dashboards_live.streams import Application  # noqa: E402  (needs the apps loaded)
+
+# /events/ on a handler with only the middleware a stream connect needs
+application = Application()

@@ -214,3 +214,14 @@ def test_streams_ask_pushpin_for_no_per_delivery_filters(client: Client, setting
     assert data_channel() == "events-demo; prev-id=1"
     settings.DASHBOARDS_SHARED_FRAMES = False
     assert "filter=build-id" in data_channel() and "filter=skip-users" in data_channel()
+
+
+def test_anonymous_streams_hold_no_kick_channel_and_users_keep_theirs(client: Client) -> None:
+    def channels() -> list[str]:
+        header = client.get("/events/demo/", HTTP_GRIP_SIG=grip_sig())["Grip-Channel"]
+        return [p.split(";")[0].strip() for p in header.split(",")]
+
+    assert channels() == ["events-demo"]  # nobody kicks the anonymous user
+    ann = User.objects.create_user("kickable")
+    client.force_login(ann)
+    assert channels() == ["events-demo", f"user-{ann.pk}"]  # revocation ends this user's streams

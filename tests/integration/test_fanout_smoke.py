@@ -25,6 +25,8 @@ def test_fanout_benchmark_delivers_everything_to_200_clients() -> None:
             "--duration",
             "5",
             "--smoke",
+            "--pushpins",
+            "1",
             "--configs",
             "shipped",
             "raw-hold",
