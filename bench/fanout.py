@@ -548,12 +548,16 @@ def print_table(rows: list[Row]) -> None:
     restarts = [r for r in rows if r.restart]
     if restarts:
         print()
-        print("| N | pushpins | readmit s | clients back | django req/client, Pushpin restart | publisher restart |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| N | pushpins | readmit s | clients back | Pushpin restart: django req/client (reconnect + Pushpin's "
+            "own) | of which Pushpin's own | publisher restart: django req/client |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for r in restarts:
             x = r.restart
+            total = r.per_client(x["reconnected"]) + x["pushpin_restart_req"]
             print(
-                f"| {r.clients} | {r.pushpins} | {x['readmit_s']:.1f} | {x['reconnected']:.0f} | "
+                f"| {r.clients} | {r.pushpins} | {x['readmit_s']:.1f} | {x['reconnected']:.0f} | {total:.2f} | "
                 f"{x['pushpin_restart_req']:.2f} | {x['publisher_restart_req']:.2f} |"
             )
     sys.stdout.flush()
