@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("transport, storage, feed declarations", {"transport", "storage", "migrations", "feeds", "pushpin", "ha"}),
     ("delivery engine", {"delivery"}),
     ("scheduler, dashboards, one-off publishing", {"loop", "dashboards", "demo", "oneoff", "push", "revocation"}),
-    ("service wiring, views, checks", {"runner", "status", "metrics", "views", "checks", "apps"}),
+    ("service wiring, views, checks", {"runner", "status", "metrics", "views", "streams", "checks", "apps"}),
     ("commands", {"management"}),
 ]
 LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ def test_fanout_benchmark_delivers_everything_to_200_clients() -> None:
         timeout=240,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| shipped | 200 |")]
+    # "shipped (saturated)" when the box was busy: the mark is not a failure
+    rows = [line for line in result.stdout.splitlines() if re.match(r"\| shipped( \(saturated\))? \| 200 \|", line)]
     assert rows, result.stdout
     cells = [c.strip() for c in rows[-1].strip("|").split("|")]
     assert cells[2] == "200"  # every client connected
