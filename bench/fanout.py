@@ -293,6 +293,7 @@ class Row:
     pushpin_rss_mb: float
     web_rss_mb: float
     kb_per_conn: float
+    pushpin_kb_per_conn: float
     pushpin_ms_per_connect: float
     web_ms_per_connect: float
     client_ms_per_connect: float
@@ -398,7 +399,7 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
     pushpin.start()
     web.start()
     time.sleep(1.0)
-    rss0 = pushpin.rss() + web.rss()
+    rss0 = (pushpin.rss(), web.rss())
     cpu0 = (pushpin.cpu(), web.cpu())
     box0 = box_busy()
 
@@ -417,7 +418,7 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
     connect_requests = idle_from - requests0
     time.sleep(IDLE)
     idle = origin_requests(fleet.logs) - idle_from
-    rss1 = pushpin.rss() + web.rss()
+    rss1 = (pushpin.rss(), web.rss())
     _, _, _, client_cpu_idle = clients.status()
     cpu2 = (pushpin.cpu(), web.cpu())
     box2 = box_busy()
@@ -466,7 +467,8 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
         max_ms=max(latencies) if latencies else float("nan"),
         pushpin_rss_mb=p_rss,
         web_rss_mb=w_rss,
-        kb_per_conn=(rss1 - rss0) / 1024 / max(opened, 1),
+        kb_per_conn=(sum(rss1) - sum(rss0)) / 1024 / max(opened, 1),
+        pushpin_kb_per_conn=(rss1[0] - rss0[0]) / 1024 / max(opened, 1),
         pushpin_ms_per_connect=1000 * (cpu1[0] - cpu0[0]) / max(opened, 1),
         web_ms_per_connect=1000 * (cpu1[1] - cpu0[1]) / max(opened, 1),
         client_ms_per_connect=1000 * client_cpu_open / max(opened, 1),
@@ -521,6 +523,7 @@ def print_table(rows: list[Row]) -> None:
         "pushpin MB",
         "django MB",
         "KB/conn",
+        "of it Pushpin",
         "cpu ms/connect pushpin",
         "django",
         "clients",
@@ -539,7 +542,7 @@ def print_table(rows: list[Row]) -> None:
         print(
             f"| {r.config}{mark} | {r.clients} | {r.opened} | {r.connect_s:.1f} | {r.connects_per_s:.0f} | "
             f"{r.delivered_pct:.1f}% | {r.pushpins} | {r.p50_ms:.0f} | {r.p99_ms:.0f} | {r.max_ms:.0f} | "
-            f"{r.pushpin_rss_mb:.0f} | {r.web_rss_mb:.0f} | {r.kb_per_conn:.1f} | "
+            f"{r.pushpin_rss_mb:.0f} | {r.web_rss_mb:.0f} | {r.kb_per_conn:.1f} | {r.pushpin_kb_per_conn:.1f} | "
             f"{r.pushpin_ms_per_connect:.2f} | {r.web_ms_per_connect:.2f} | {r.client_ms_per_connect:.2f} | "
             f"{r.pushpin_ms_per_1k:.0f} | {r.client_ms_per_1k:.0f} | {r.busy_connect:.0%} | {r.busy_events:.0%} | "
             f"{r.per_client(r.connect_requests):.2f} | {r.per_client(r.idle_requests):.2f} | "
@@ -601,7 +604,8 @@ def main() -> int:
     from tests.support.stack import Stack
 
     base = Path(tempfile.mkdtemp(prefix="fanout-"))
-    stack = Stack(base)
+    # Django as in production: with DEBUG on, every query goes through the debug cursor
+    stack = Stack(base).production()
     most = max(max(needed_pushpins(n, hard), k) for n in args.clients for k in args.pushpins)
     extra = [Stack(base / f"pushpin-{i + 2}", sig_key=stack.sig_key) for i in range(most - 1)]
     os.environ.update(stack.env)

@@ -222,14 +222,7 @@ def run_database(database: str, sides: tuple[str, ...], rates: list[int], args: 
             stack = Stack(Path(tmp))
         else:
             raise SystemExit(f"--database: {database!r} is not sqlite or postgres")
-        # run every process as the README's production section does: DEBUG off
-        # (no per-query logging), plain HTTP on loopback
-        stack.env.update(
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY="bench-" + "x" * 50,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_HTTPS="0",
-        )
+        stack.production()
         try:
             stack.start()
             for side in sides:

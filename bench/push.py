@@ -316,14 +316,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
         stack = Stack(Path(tmp))
-        # every process as the README's production section runs it: DEBUG off (no
-        # per-query logging), plain HTTP on loopback
-        stack.env.update(
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY="bench-" + "x" * 50,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_HTTPS="0",
-        )
+        stack.production()
         counting = None
         try:
             load = os.getloadavg()[0]

@@ -225,3 +225,11 @@ def test_anonymous_streams_hold_no_kick_channel_and_users_keep_theirs(client: Cl
     ann = User.objects.create_user("kickable")
     client.force_login(ann)
     assert channels() == ["events-demo", f"user-{ann.pk}"]  # revocation ends this user's streams
+
+
+def test_a_stream_opens_without_django_eventstreams_2kb_padding(client: Client) -> None:
+    EventStore().append([Event("demo", "sse_stat", "<b>1</b>")])
+    body = client.get("/events/demo/", HTTP_GRIP_SIG=grip_sig(), HTTP_LAST_EVENT_ID="demo:0").content
+    # the stream opens at once with stream-open, then replays what was missed
+    assert body.startswith(b"event: stream-open\ndata:\n\n"), body[:80]
+    assert b"<b>1</b>" in body and b" " * 64 not in body

@@ -218,6 +218,17 @@ class Stack:
         wait_listening(self.publish_port, timeout, self.pushpin, log)
         self.wait_routing(timeout)
 
+    def production(self) -> Stack:
+        """Run every process as the README's production section does: DEBUG off
+        (no per-query logging, no debug cursor), plain HTTP on loopback. Benches use it."""
+        self.env.update(
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY="bench-" + "x" * 50,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_HTTPS="0",
+        )
+        return self
+
     def stop_pushpin(self, sig: int = signal.SIGTERM) -> None:
         stop(self.pushpin, sig)
         self.pushpin = None
