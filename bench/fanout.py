@@ -4,9 +4,11 @@
     python bench/fanout.py --clients 200 --duration 5 --pushpins 1 --smoke   # what CI runs
 
 For each N and each number of Pushpin instances it runs, in one go and on the
-same box: the shipped pushpin.conf in front of Django, and the same Pushpins in
-front of bench/raw_hold.py, a backend that does nothing but answer the hold
-headers (the most this box can admit). --configs adds Pushpin's stock
+same box: the shipped pushpin.conf in front of Django; the same Pushpins in
+front of bench/django_hold.py, the project's stream handler and middleware with
+a view that only answers the hold headers (the least Django can do per
+connect); and in front of bench/raw_hold.py, a backend that does nothing but
+answer those headers (the most this box can admit). --configs adds Pushpin's stock
 message_rate/message_hwm ("stock") and django-eventstream's per-delivery
 filters ("filters"). The web process is gunicorn with 2 workers, as the
 README's production section runs it, warmed up before anything is counted.
@@ -59,6 +61,8 @@ sys.path.insert(0, str(ROOT))
 
 SEQ = re.compile(rb"seq=(\d+);")
 EVENT_ID = re.compile(rb"^id: (.+)$", re.M)
+# the web process of each config: the project, or a bench backend in its place
+WSGI_APPS = {"raw-hold": "bench.raw_hold:app", "django-hold": "bench.django_hold:app"}
 STOCK = {("handler", "message_rate"): "2500", ("handler", "message_hwm"): "25000"}
 IDLE = 5.0  # seconds the clients sit connected with no event, before the events
 SPARE_FILES = 1000  # files a process keeps for everything but client connections
@@ -587,10 +591,11 @@ def main() -> int:
     parser.add_argument(
         "--configs",
         nargs="+",
-        default=["shipped", "raw-hold"],
-        choices=["shipped", "filters", "stock", "raw-hold"],
+        default=["shipped", "django-hold", "raw-hold"],
+        choices=["shipped", "filters", "stock", "django-hold", "raw-hold"],
         help="filters: the shipped config with DASHBOARDS_SHARED_FRAMES=0 (django-eventstream's items, "
-        "build-id and skip-users run in Pushpin for every delivery)",
+        "build-id and skip-users run in Pushpin for every delivery); django-hold: the project's stream "
+        "handler and middleware in front of a view that only answers the hold headers (Django's floor)",
     )
     parser.add_argument("--restart", action="store_true", help="restart Pushpin, then the publisher (shipped rows)")
     parser.add_argument("--smoke", action="store_true", help="exit 1 unless every shipped row delivered 100%%")
@@ -639,7 +644,7 @@ def main() -> int:
                 stack.env["DASHBOARDS_PUBLISH_URLS"] = ",".join(grip_urls[1:k])
                 for config in args.configs:
                     stack.pushpin_overrides = dict(STOCK) if config == "stock" else {}
-                    stack.wsgi_app = "bench.raw_hold:app" if config == "raw-hold" else "config.wsgi"
+                    stack.wsgi_app = WSGI_APPS.get(config, "config.wsgi")
                     stack.env["DASHBOARDS_SHARED_FRAMES"] = "0" if config == "filters" else "1"
                     publisher = engine(k, shared=config != "filters")
                     rows.append(run_row(fleet, publisher, config, n, args, procs))
@@ -659,10 +664,12 @@ def main() -> int:
     print()
     print_table(rows)
     for r in rows:
+        if r.config not in ("shipped", "django-hold"):
+            continue
         raw = [x for x in rows if x.config == "raw-hold" and (x.clients, x.pushpins) == (r.clients, r.pushpins)]
-        if r.config == "shipped" and raw:
+        if raw:
             print(
-                f"N={r.clients} x{r.pushpins} Pushpin: admission through Django = "
+                f"N={r.clients} x{r.pushpins} Pushpin: admission through {r.config} = "
                 f"{r.connects_per_s / raw[0].connects_per_s:.0%} of the raw hold backend "
                 f"({r.connects_per_s:.0f}/s vs {raw[0].connects_per_s:.0f}/s)"
             )

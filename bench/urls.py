@@ -3,13 +3,15 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from bench.raw_hold import BODY, HEADERS
 from config.urls import urlpatterns as project_urls
 
 
-def hold_only(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse("event: stream-open\ndata:\n\n", content_type="text/event-stream")
-    response["Grip-Hold"] = "stream"
-    response["Grip-Channel"] = "events-demo"
+def hold_only(request: HttpRequest, channel: str = "demo") -> HttpResponse:
+    """The raw hold backend's answer, from a Django view."""
+    response = HttpResponse(BODY)
+    for name, value in HEADERS:
+        response[name] = value
     return response
 
 
