@@ -1,6 +1,6 @@
 """Fan-out: N SSE clients through one or more Pushpins, one event a second.
 
-    python bench/fanout.py                 # N = 1k, 5k, 10k, 50k; one and two Pushpins; ~25 min
+    python bench/fanout.py                 # N = 1k, 5k, 10k, 50k; one and two Pushpins; ~45 min with --restart
     python bench/fanout.py --clients 200 --duration 5 --pushpins 1 --smoke   # what CI runs
 
 For each N and each number of Pushpin instances it runs, in one go and on the
