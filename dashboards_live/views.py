@@ -131,8 +131,8 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
             return HttpResponseForbidden(reason + "\n", content_type="text/plain")
     response: HttpResponse = eventstream_events(request, channel=channel)
     instruct = grip.instruct if grip else None
-    if instruct is not None and response.content.startswith(OPENING_PADDING):
-        response.content = response.content[len(OPENING_PADDING) :]
+    if instruct is not None:
+        response.content = response.content.removeprefix(OPENING_PADDING)
     if instruct is not None and shared_frames():
         # our frames carry their id and we publish to no user lists: Pushpin
         # need not run build-id and skip-users for every delivery of this stream
