@@ -23,8 +23,9 @@ three Pushpins (and client processes) under a hard limit of 20,000 files.
 Every event is a real Stat fragment with a sequence marker; clients record
 when each arrives, so latency is publish call to receipt. The clients first
 sit idle for IDLE seconds, and the table counts the requests Pushpin makes to
-Django by itself (next links, recoveries: its log's "[handler] GET" lines) per
-client, idle and while events flow. CPU is measured per phase and per process
+Django by itself (next links, recoveries: zurl's "IN" lines for `link=next`
+URLs) per client, idle and while events flow, and in brackets the held streams
+their answers reached (the handler's "GET" lines: one answer serves many). CPU is measured per phase and per process
 group (Pushpin, Django, the clients), and memory per held connection is the
 growth of Pushpin's and Django's RSS from before the connects to after them.
 A row is marked "saturated" when the box's two cores were over 90% busy in its
@@ -58,6 +59,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.support import pushpinlog  # noqa: E402
+from tests.support.pushpinlog import HandlerRequests  # noqa: E402
 
 SEQ = re.compile(rb"seq=(\d+);")
 EVENT_ID = re.compile(rb"^id: (.+)$", re.M)
@@ -305,9 +309,9 @@ class Row:
     client_ms_per_1k: float
     busy_connect: float
     busy_events: float
-    connect_requests: int = 0  # Pushpin's own requests to Django while the clients connected, all clients
-    idle_requests: int = 0  # ... while the clients then sat idle
-    event_requests: int = 0  # ... while events flowed
+    connect_requests: HandlerRequests = pushpinlog.NONE  # Pushpin's own requests to Django while clients connected
+    idle_requests: HandlerRequests = pushpinlog.NONE  # ... while the clients then sat idle
+    event_requests: HandlerRequests = pushpinlog.NONE  # ... while events flowed
     restart: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -321,15 +325,9 @@ class Row:
     def per_client(self, requests: float) -> float:
         return requests / self.opened if self.opened else float("nan")
 
-
-def origin_requests(logs: list[Path]) -> int:
-    """Requests the Pushpins' handlers made to Django so far (each logs one "[handler] GET" line)."""
-    total = 0
-    for log in logs:
-        if log.exists():
-            with log.open("rb") as f:
-                total += sum(1 for line in f if b"[handler] GET" in line)
-    return total
+    def requests_per_client(self, made: HandlerRequests) -> str:
+        """Django requests per client, and in brackets the held streams their answers reached."""
+        return f"{self.per_client(made.requests):.2f} ({self.per_client(made.streams):.2f})"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -407,7 +405,7 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
     cpu0 = (pushpin.cpu(), web.cpu())
     box0 = box_busy()
 
-    requests0 = origin_requests(fleet.logs)
+    requests0 = pushpinlog.read(fleet.logs)
     clients = Clients([s.client_port for s in fleet.all], n, procs, args.in_flight)
     began = time.monotonic()
     opened, _live, _, client_cpu_open = clients.wait(lambda s: s[0] >= n, timeout=max(120.0, n / 50))
@@ -418,10 +416,10 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
     # Pushpin's own requests to Django during the connects (and the second after,
     # when it updates every session of a channel it has just subscribed to)
     time.sleep(1.5)
-    idle_from = origin_requests(fleet.logs)
+    idle_from = pushpinlog.read(fleet.logs)
     connect_requests = idle_from - requests0
     time.sleep(IDLE)
-    idle = origin_requests(fleet.logs) - idle_from
+    idle = pushpinlog.read(fleet.logs) - idle_from
     rss1 = (pushpin.rss(), web.rss())
     _, _, _, client_cpu_idle = clients.status()
     cpu2 = (pushpin.cpu(), web.cpu())
@@ -437,7 +435,7 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
         sent[seq] = time.monotonic()
         publisher.publish([event])
     time.sleep(2.0)  # let the last event reach everyone
-    during = origin_requests(fleet.logs) - idle_from - idle
+    during = pushpinlog.read(fleet.logs) - idle_from - idle
     _, _, _, client_cpu_events = clients.status()
     cpu3 = (pushpin.cpu(), web.cpu())
     box3 = box_busy()
@@ -490,7 +488,7 @@ def run_row(fleet: Fleet, publisher: Any, config: str, n: int, args: argparse.Na
 def restart_phases(fleet: Fleet, clients: Clients, publisher: Any, opened: int, first_seq: int) -> dict[str, float]:
     """Restart every Pushpin, then the publisher; Django requests per client for each, and delivery after."""
     out: dict[str, float] = {}
-    before = origin_requests(fleet.logs)
+    before = pushpinlog.read(fleet.logs)
     _, _, reconnects0, _ = clients.status()
     for s in fleet.all:
         s.stop_pushpin()
@@ -499,15 +497,19 @@ def restart_phases(fleet: Fleet, clients: Clients, publisher: Any, opened: int, 
     _, _, reconnects, _ = clients.wait(lambda s: s[1] >= opened and s[2] - reconnects0 >= opened, timeout=300)
     out["readmit_s"] = time.monotonic() - began
     time.sleep(2.0)
-    out["pushpin_restart_req"] = (origin_requests(fleet.logs) - before) / max(opened, 1)
+    made = pushpinlog.read(fleet.logs) - before
+    out["pushpin_restart_req"] = made.requests / max(opened, 1)
+    out["pushpin_restart_streams"] = made.streams / max(opened, 1)
     out["reconnected"] = reconnects - reconnects0
 
     # the publisher: a new process (as a restarted runeventloop is) publishes the next events
-    before = origin_requests(fleet.logs)
+    before = pushpinlog.read(fleet.logs)
     datas = [make_stat_event(first_seq + i).data for i in range(3)]
     fleet.stack.publish("demo", "sse_stat", datas, interval=1.0)
     time.sleep(2.0)
-    out["publisher_restart_req"] = (origin_requests(fleet.logs) - before) / max(opened, 1)
+    made = pushpinlog.read(fleet.logs) - before
+    out["publisher_restart_req"] = made.requests / max(opened, 1)
+    out["publisher_restart_streams"] = made.streams / max(opened, 1)
     return out
 
 
@@ -535,7 +537,7 @@ def print_table(rows: list[Row]) -> None:
         "clients",
         "box busy connect",
         "events",
-        "origin req/client connect",
+        "origin req/client (streams) connect",
         "idle",
         "events",
     )
@@ -549,15 +551,15 @@ def print_table(rows: list[Row]) -> None:
             f"{r.pushpin_rss_mb:.0f} | {r.web_rss_mb:.0f} | {r.kb_per_conn:.1f} | {r.pushpin_kb_per_conn:.1f} | "
             f"{r.pushpin_ms_per_connect:.2f} | {r.web_ms_per_connect:.2f} | {r.client_ms_per_connect:.2f} | "
             f"{r.pushpin_ms_per_1k:.0f} | {r.client_ms_per_1k:.0f} | {r.busy_connect:.0%} | {r.busy_events:.0%} | "
-            f"{r.per_client(r.connect_requests):.2f} | {r.per_client(r.idle_requests):.2f} | "
-            f"{r.per_client(r.event_requests):.2f} |"
+            f"{r.requests_per_client(r.connect_requests)} | {r.requests_per_client(r.idle_requests)} | "
+            f"{r.requests_per_client(r.event_requests)} |"
         )
     restarts = [r for r in rows if r.restart]
     if restarts:
         print()
         print(
             "| N | pushpins | readmit s | clients back | Pushpin restart: django req/client (reconnect + Pushpin's "
-            "own) | of which Pushpin's own | publisher restart: django req/client |"
+            "own) | of which Pushpin's own (streams) | publisher restart: django req/client (streams) |"
         )
         print("|---|---|---|---|---|---|---|")
         for r in restarts:
@@ -565,7 +567,8 @@ def print_table(rows: list[Row]) -> None:
             total = r.per_client(x["reconnected"]) + x["pushpin_restart_req"]
             print(
                 f"| {r.clients} | {r.pushpins} | {x['readmit_s']:.1f} | {x['reconnected']:.0f} | {total:.2f} | "
-                f"{x['pushpin_restart_req']:.2f} | {x['publisher_restart_req']:.2f} |"
+                f"{x['pushpin_restart_req']:.2f} ({x['pushpin_restart_streams']:.2f}) | "
+                f"{x['publisher_restart_req']:.2f} ({x['publisher_restart_streams']:.2f}) |"
             )
     sys.stdout.flush()
 
