@@ -25,9 +25,10 @@ when each arrives, so latency is publish call to receipt. The clients first
 sit idle for IDLE seconds, and the table counts the requests Pushpin makes to
 Django by itself (next links, recoveries: zurl's "IN" lines for `link=next`
 URLs) per client, idle and while events flow, and in brackets the held streams
-their answers reached (the handler's "GET" lines: one answer serves many). CPU is measured per phase and per process
-group (Pushpin, Django, the clients), and memory per held connection is the
-growth of Pushpin's and Django's RSS from before the connects to after them.
+their answers reached (the handler's "GET" lines: one answer serves many). CPU
+is measured per phase and per process group (Pushpin, Django, the clients),
+and memory per held connection is the growth of Pushpin's and Django's RSS
+from before the connects to after them.
 A row is marked "saturated" when the box's two cores were over 90% busy in its
 connect or event phase: its figures then bound the harness as much as the code.
 
