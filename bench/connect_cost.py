@@ -43,7 +43,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     from dashboards_live.contract import Event
-    from dashboards_live.storage import EventStore
+    from dashboards_live.publishing.storage import EventStore
 
     EventStore().append([Event("demo", "sse_stat", "x")])
     key = parse_grip_uri(settings.GRIP_URL)["key"]

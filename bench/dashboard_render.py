@@ -4,7 +4,7 @@ The issue's goal: a dashboard page with 20 components renders in <= 20 ms at
 the server (judged here on p99, the stricter reading).
 
 In-process, no sockets: Django's test Client sends each GET through the whole
-middleware stack and URLconf to dashboards_live.views.dashboard_page, with
+middleware stack and URLconf to dashboards_live.web.views.dashboard_page, with
 DJANGO_DEBUG=0 and SQLite in a temporary directory. Every page has the same 20
 components, 4 of each kind: Stat, Chart (60 points x 2 series), Table (10 rows),
 Text, Gauge. Pages measured side by side, in a shuffled order each round:
@@ -89,9 +89,9 @@ def value_for(kind: str, n: int) -> Any:
 def fill(dashboard: Any, history: int) -> None:
     """Store `history` older events per component, then one realistic event each (charts: a full window)."""
     from dashboards_live.contract import make_event
-    from dashboards_live.delivery import DeliveryEngine
-    from dashboards_live.push import push_many
-    from dashboards_live.storage import EventStore
+    from dashboards_live.publishing.delivery import DeliveryEngine
+    from dashboards_live.publishing.push import push_many
+    from dashboards_live.publishing.storage import EventStore
 
     engine = DeliveryEngine(EventStore(), NoPushpin())
     comps = [(c, c.key.rstrip("0123456789")) for c in dashboard.components]
@@ -152,7 +152,7 @@ def run(opts: argparse.Namespace, tmp: Path) -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from dashboards_live.dashboards import Dashboard
+    from dashboards_live.declaring.dashboards import Dashboard
 
     call_command("migrate", verbosity=0)
     boards = {

@@ -15,6 +15,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 settings.ROOT_URLCONF = "bench.hold_urls"  # read at the first request
 
-from dashboards_live.streams import Application  # noqa: E402  (needs the apps loaded)
+from dashboards_live.web.streams import Application  # noqa: E402  (needs the apps loaded)
 
 app = Application()

@@ -353,8 +353,8 @@ def warm_web(stack: Any, workers: Sampler) -> None:
 
 
 def make_stat_event(seq: int) -> Any:
-    from dashboards_live.components import Stat
     from dashboards_live.contract import make_event
+    from dashboards_live.declaring.components import Stat
 
     html = Stat("sse_stat", title="CPU load").render(
         {"text": f"{seq % 100}.0%", "sub_text": "demo CPU load", "change": 1.5}
@@ -622,9 +622,9 @@ def main() -> int:
 
     django.setup()
     from dashboards_live.conf import Target
-    from dashboards_live.delivery import DeliveryEngine
-    from dashboards_live.storage import EventStore
-    from dashboards_live.transport import Transport
+    from dashboards_live.publishing.delivery import DeliveryEngine
+    from dashboards_live.publishing.storage import EventStore
+    from dashboards_live.publishing.transport import Transport
 
     store = EventStore()
     grip_urls = [s.env["GRIP_URL"] for s in (stack, *extra)]

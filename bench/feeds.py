@@ -13,8 +13,8 @@ import os
 import time
 from collections.abc import Callable
 
-from dashboards_live.components import Stat
-from dashboards_live.feeds import feed
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import feed
 
 FEEDS = int(os.environ.get("BENCH_FEEDS", "100"))
 RATE = float(os.environ.get("BENCH_RATE", "1000"))

@@ -4,7 +4,7 @@ Ten feeds at mixed intervals (one at 10 Hz), each rendering a Stat or a Chart
 and publishing to a real Pushpin with storage on, run for --seconds by each
 loop in turn, in one run:
 
-  EventLoop    dashboards_live.loop, as runeventloop runs it (drift-free grid,
+  EventLoop    dashboards_live.running.loop, as runeventloop runs it (drift-free grid,
                publishing on its own threads)
   naive        one thread per feed: produce, publish synchronously, sleep(interval)
 
@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dashboards_live.components import Component
-    from dashboards_live.feeds import Feed
+    from dashboards_live.declaring.components import Component
+    from dashboards_live.declaring.feeds import Feed
 
 INTERVALS = (0.1, 0.2, 0.25, 0.5, 0.5, 1.0, 1.0, 2.0, 2.5, 5.0)
 
@@ -94,8 +94,8 @@ class Result:
 
 
 def make_feeds(records: list[FeedRecord]) -> list[Feed]:
-    from dashboards_live.components import Chart, Stat
-    from dashboards_live.feeds import make_feed
+    from dashboards_live.declaring.components import Chart, Stat
+    from dashboards_live.declaring.feeds import make_feed
 
     feeds = []
     rng = random.Random(1)
@@ -116,8 +116,8 @@ def make_feeds(records: list[FeedRecord]) -> list[Feed]:
 
 
 def run_event_loop(seconds: float) -> Result:
-    from dashboards_live.delivery import DeliveryEngine
-    from dashboards_live.loop import EventLoop
+    from dashboards_live.publishing.delivery import DeliveryEngine
+    from dashboards_live.running.loop import EventLoop
 
     records = [FeedRecord(i) for i in INTERVALS]
     by_name = {f"p{i}": r for i, r in enumerate(records)}
@@ -137,7 +137,7 @@ def run_event_loop(seconds: float) -> Result:
 def run_naive(seconds: float) -> Result:
     """The seed's loop, one thread per feed: produce, publish, sleep(interval)."""
     from dashboards_live.contract import make_event
-    from dashboards_live.delivery import DeliveryEngine
+    from dashboards_live.publishing.delivery import DeliveryEngine
 
     records = [FeedRecord(i) for i in INTERVALS]
     feeds = make_feeds(records)

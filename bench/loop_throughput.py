@@ -189,7 +189,7 @@ def send_event_worker(seconds: float) -> None:
     from django_grip import _get_pubcontrol
 
     from bench import feeds as bench_feeds
-    from dashboards_live.components import Stat
+    from dashboards_live.declaring.components import Stat
 
     components = [Stat(f"b{i:03d}") for i in range(bench_feeds.FEEDS)]
     interval = bench_feeds.FEEDS / bench_feeds.RATE

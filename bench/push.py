@@ -118,8 +118,8 @@ def worker(calls: int, seconds: float) -> None:
     from django_eventstream import send_event
 
     from dashboards_live.contract import make_event
-    from dashboards_live.encoding import body_of, encode_item, export_item
-    from dashboards_live.push import default_engine, push, push_many
+    from dashboards_live.publishing.encoding import body_of, encode_item, export_item
+    from dashboards_live.publishing.push import default_engine, push, push_many
 
     bench = declare()
     engine = default_engine()

@@ -64,7 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "dashboards_live.streams.CachedGripMiddleware",
+    "dashboards_live.web.streams.CachedGripMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,7 +78,7 @@ MIDDLEWARE = [
 # Pushpin's signature, then the user for the channel rule (dashboards_live/streams.py).
 DASHBOARDS_STREAM_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "dashboards_live.streams.CachedGripMiddleware",
+    "dashboards_live.web.streams.CachedGripMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
@@ -172,8 +172,8 @@ else:
     _grip_key = local_secret(VAR_DIR / "grip-key")
     GRIP_URL = "http://127.0.0.1:5561?" + urlencode({"key": _grip_key, "verify-iss": "pushpin"})
 
-EVENTSTREAM_STORAGE_CLASS = "dashboards_live.storage.Storage"
-EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.channels.ChannelManager"
+EVENTSTREAM_STORAGE_CLASS = "dashboards_live.publishing.storage.Storage"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.web.channels.ChannelManager"
 
 # Where browsers open event streams: same-origin by default (Pushpin serves both
 # the page and the stream). Set to an absolute URL to serve streams elsewhere.
@@ -208,7 +208,7 @@ DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING",
 # DASHBOARDS_CHANNELS="demo=public,ops.*=staff,sales=group:sales"
 DASHBOARDS_CHANNELS = envmap("DASHBOARDS_CHANNELS", {"demo": "public"})
 # Extra modules that declare feeds, beside every installed app's `feeds` module.
-DASHBOARDS_FEED_MODULES = envlist("DASHBOARDS_FEED_MODULES", ["dashboards_live.demo"])
+DASHBOARDS_FEED_MODULES = envlist("DASHBOARDS_FEED_MODULES", ["dashboards_live.declaring.demo"])
 
 LOGGING = {
     "version": 1,

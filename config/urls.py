@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboards_live import views
+from dashboards_live.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),

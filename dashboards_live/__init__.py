@@ -12,22 +12,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "Chart": "components",
-    "Component": "components",
-    "Gauge": "components",
-    "InvalidValue": "components",
-    "Stat": "components",
-    "Table": "components",
-    "Text": "components",
+    "Chart": "declaring.components",
+    "Component": "declaring.components",
+    "Gauge": "declaring.components",
+    "InvalidValue": "declaring.components",
+    "Stat": "declaring.components",
+    "Table": "declaring.components",
+    "Text": "declaring.components",
     "InvalidEvent": "contract",
     "Published": "contract",
-    "Dashboard": "dashboards",
-    "Section": "dashboards",
+    "Dashboard": "declaring.dashboards",
+    "Section": "declaring.dashboards",
     "PublishError": "errors",
-    "feed": "feeds",
-    "NotOnADashboard": "push",
-    "push": "push",
-    "push_many": "push",
+    "feed": "declaring.feeds",
+    "NotOnADashboard": "publishing.push",
+    "push": "publishing.push",
+    "push_many": "publishing.push",
 }
 
 __all__ = [
@@ -50,12 +50,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from dashboards_live.components import Chart, Component, Gauge, InvalidValue, Stat, Table, Text
     from dashboards_live.contract import InvalidEvent, Published
-    from dashboards_live.dashboards import Dashboard, Section
+    from dashboards_live.declaring.components import Chart, Component, Gauge, InvalidValue, Stat, Table, Text
+    from dashboards_live.declaring.dashboards import Dashboard, Section
+    from dashboards_live.declaring.feeds import feed
     from dashboards_live.errors import PublishError
-    from dashboards_live.feeds import feed
-    from dashboards_live.push import NotOnADashboard, push, push_many
+    from dashboards_live.publishing.push import NotOnADashboard, push, push_many
 
 
 def __getattr__(name: str) -> Any:

@@ -10,9 +10,9 @@ import itertools
 import os
 import signal
 
-from dashboards_live import delivery
-from dashboards_live.components import Stat
-from dashboards_live.feeds import feed
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import feed
+from dashboards_live.publishing import delivery
 
 numbers = itertools.count(1)
 

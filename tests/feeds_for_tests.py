@@ -10,8 +10,8 @@ import itertools
 import time
 from collections.abc import Callable
 
-from dashboards_live.components import Stat
-from dashboards_live.feeds import feed
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import feed
 
 CHANNEL = "looptest"
 

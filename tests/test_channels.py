@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.http import HttpRequest
 
-from dashboards_live.channels import ChannelManager, ChannelRules, InvalidRule, access_channels, validate_rule
+from dashboards_live.web.channels import ChannelManager, ChannelRules, InvalidRule, access_channels, validate_rule
 
 RULES = ChannelRules({"sales": "group:sales", "ops.eu": "public", "ops.*": "staff", "*.team": "authenticated"})
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.checks import CheckMessage
 
-from dashboards_live.checks import check_channel_rules, check_direct_streaming, check_grip
+from dashboards_live.web.checks import check_channel_rules, check_direct_streaming, check_grip
 
 
 def ids(messages: list[CheckMessage]) -> list[str | None]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from django.utils import timezone
 
-from dashboards_live.components import (
+from dashboards_live.declaring.components import (
     Chart,
     Component,
     Gauge,

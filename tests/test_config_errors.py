@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dashboards_live import conf
-from dashboards_live.channels import ChannelRules
 from dashboards_live.errors import ConfigError
+from dashboards_live.web.channels import ChannelRules
 
 ROOT = Path(__file__).resolve().parents[1]
 

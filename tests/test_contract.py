@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards_live.components import Stat
 from dashboards_live.contract import Event, InvalidEvent, make_event
+from dashboards_live.declaring.components import Stat
 
 
 @pytest.mark.parametrize("channel", ["", "a" * 65, "with space", "slash/", "ünï", "a\nb"])

@@ -6,9 +6,8 @@ import pytest
 from django.core.checks import CheckMessage
 from django.test import override_settings
 
-from dashboards_live.checks import check_dashboards
-from dashboards_live.components import Chart, Stat, Table, Text
-from dashboards_live.dashboards import (
+from dashboards_live.declaring.components import Chart, Stat, Table, Text
+from dashboards_live.declaring.dashboards import (
     Dashboard,
     DashboardRegistry,
     Section,
@@ -16,7 +15,8 @@ from dashboards_live.dashboards import (
     find_component,
     registry,
 )
-from dashboards_live.feeds import FeedError, feed, make_feed
+from dashboards_live.declaring.feeds import FeedError, feed, make_feed
+from dashboards_live.web.checks import check_dashboards
 
 
 @pytest.fixture
@@ -158,8 +158,8 @@ def test_feed_binds_to_a_dashboard_component(scoped: DashboardRegistry) -> None:
         channel = "ops"
         queue = Stat()
 
-    from dashboards_live.feeds import FeedRegistry
-    from dashboards_live.feeds import registry as feeds
+    from dashboards_live.declaring.feeds import FeedRegistry
+    from dashboards_live.declaring.feeds import registry as feeds
 
     before = feeds.all()
     try:
@@ -205,7 +205,7 @@ def test_manage_py_check_reports_a_bad_declaration_and_runeventloop_will_not_sta
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "DASHBOARDS_FEED_MODULES": "dashboards_live.demo,tests.broken_dashboards"}
+    env = {**os.environ, "DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.broken_dashboards"}
     env.pop("DASHBOARDS_CHANNELS", None)
     check = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, timeout=60

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dashboards_live.contract import Event, InvalidEvent
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.encoding import MAX_ITEMS_PER_POST, browser_event_id
 from dashboards_live.errors import PublishError
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.publishing.encoding import MAX_ITEMS_PER_POST, browser_event_id
 from tests.support.clock import SimClock
 from tests.support.fakes import FakeStore, FakeTransport
 

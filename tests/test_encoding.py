@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from dashboards_live.contract import Event
-from dashboards_live.encoding import (
+from dashboards_live.publishing.encoding import (
     MAX_ITEMS_PER_POST,
     PUSHPIN_MAX_BODY,
     batch_sizes,

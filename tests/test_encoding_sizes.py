@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboards_live.contract import Event
-from dashboards_live.encoding import ITEM_OVERHEAD, MAX_EXPANSION, encode_body, export_item, grip_channel
+from dashboards_live.publishing.encoding import ITEM_OVERHEAD, MAX_EXPANSION, encode_body, export_item, grip_channel
 
 # what validation lets through: any text without CR or NUL, LF and other control characters included
 data = st.text(alphabet=st.characters(exclude_characters="\r\x00", codec="utf-8"), max_size=200)

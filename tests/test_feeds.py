@@ -3,8 +3,16 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from dashboards_live.components import Stat
-from dashboards_live.feeds import FeedError, FeedRegistry, UnknownFeed, autodiscover, make_feed, registry, table
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import (
+    FeedError,
+    FeedRegistry,
+    UnknownFeed,
+    autodiscover,
+    make_feed,
+    registry,
+    table,
+)
 
 
 def test_table_lists_name_channel_event_and_interval() -> None:
@@ -40,7 +48,7 @@ def test_interval_must_be_a_positive_number(every: float) -> None:
 
 
 def test_autodiscover_loads_the_listed_modules() -> None:
-    with override_settings(DASHBOARDS_FEED_MODULES=["dashboards_live.demo", "tests.feeds_for_tests"]):
+    with override_settings(DASHBOARDS_FEED_MODULES=["dashboards_live.declaring.demo", "tests.feeds_for_tests"]):
         found = autodiscover()
     assert found is registry
     assert {"demo_stat", "demo_chart", "t_fast", "t_broken"} <= {f.name for f in found.all()}

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from dashboards_live import ha
-from dashboards_live.components import Stat
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.feeds import Feed, make_feed
-from dashboards_live.loop import EventLoop
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import Feed, make_feed
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.running import ha
+from dashboards_live.running.loop import EventLoop
 from tests.support.clock import SimClock
 from tests.support.fakes import FakeStore, FakeTransport
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from dashboards_live.clock import SYSTEM_CLOCK
-from dashboards_live.components import Chart, Stat
 from dashboards_live.contract import Event, InvalidEvent, Published
-from dashboards_live.delivery import DeliveryEngine, backoff
-from dashboards_live.encoding import MAX_ITEMS_PER_POST
-from dashboards_live.feeds import Feed, make_feed
-from dashboards_live.loop import EventLoop, LoopSummary, missed_ticks, tick_after
+from dashboards_live.declaring.components import Chart, Stat
+from dashboards_live.declaring.feeds import Feed, make_feed
+from dashboards_live.publishing.delivery import DeliveryEngine, backoff
+from dashboards_live.publishing.encoding import MAX_ITEMS_PER_POST
+from dashboards_live.running.loop import EventLoop, LoopSummary, missed_ticks, tick_after
 from tests.support.clock import SimClock
 from tests.support.fakes import FakeStore, FakeTransport
 
@@ -319,7 +319,7 @@ def test_long_publish_outages_are_logged_less_and_less_often(caplog: pytest.LogC
         stop_flush_timeout=0.1,
     )
     rig.clock.at(rig.t0 + 30, loop.request_stop)
-    with caplog.at_level("WARNING", logger="dashboards_live.delivery"):
+    with caplog.at_level("WARNING", logger="dashboards_live.publishing.delivery"):
         loop.run()
     failures = [r.getMessage() for r in caplog.records if "publishing" in r.getMessage()]
     assert rig.pushpin.attempts > 2000  # retried all along
@@ -375,7 +375,7 @@ def test_a_stop_while_pushpin_refuses_makes_one_more_attempt_not_a_busy_loop(
         loop.request_stop()
 
     rig.clock.at(rig.t0 + 0.3, stop)
-    with caplog.at_level("WARNING", logger="dashboards_live.loop"):
+    with caplog.at_level("WARNING", logger="dashboards_live.running.loop"):
         loop.run()
     assert rig.pushpin.attempts - attempts[0] == 1  # one last try
     assert loop.pending >= 1
@@ -398,7 +398,7 @@ def test_stop_with_a_hanging_pushpin_leaves_the_delivery_thread_behind(caplog: p
     )
     result: list[LoopSummary] = []
     thread = threading.Thread(target=lambda: result.append(loop.run()))
-    with caplog.at_level("WARNING", logger="dashboards_live.loop"):
+    with caplog.at_level("WARNING", logger="dashboards_live.running.loop"):
         thread.start()
         assert entered.wait(10)
         loop.request_stop()

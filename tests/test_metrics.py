@@ -5,10 +5,10 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from dashboards_live.components import Stat
-from dashboards_live.feeds import make_feed
-from dashboards_live.loop import EventLoop
-from dashboards_live.metrics import LoopCollector, parse_addr, serve
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import make_feed
+from dashboards_live.running.loop import EventLoop
+from dashboards_live.running.metrics import LoopCollector, parse_addr, serve
 from tests.support.fakes import sink
 from tests.support.stack import free_port
 

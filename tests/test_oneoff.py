@@ -6,10 +6,10 @@ import json
 import pytest
 from django.test import override_settings
 
-from dashboards_live.components import Chart, Stat
 from dashboards_live.contract import InvalidEvent
-from dashboards_live.demo import CHART, STAT
-from dashboards_live.oneoff import INPUT_FACTOR, compact_json, prepare, read_limited
+from dashboards_live.declaring.components import Chart, Stat
+from dashboards_live.declaring.demo import CHART, STAT
+from dashboards_live.publishing.oneoff import INPUT_FACTOR, compact_json, prepare, read_limited
 
 
 def rule_of(channel: str, event: str, raw: str | bytes, mode: str = "text") -> str:

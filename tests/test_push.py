@@ -4,11 +4,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboards_live.components import Chart, InvalidValue, Stat
 from dashboards_live.contract import InvalidEvent
-from dashboards_live.dashboards import Dashboard, registry
+from dashboards_live.declaring.components import Chart, InvalidValue, Stat
+from dashboards_live.declaring.dashboards import Dashboard, registry
 from dashboards_live.errors import PublishError
-from dashboards_live.push import NotOnADashboard, push, push_many, render_all
+from dashboards_live.publishing.push import NotOnADashboard, push, push_many, render_all
 from tests.support.fakes import FakeStore, FakeTransport, fake_engine
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_too_big_a_value_is_an_invalid_event(ops: type[Dashboard], settings: obj
 def test_a_failed_delivery_raises_and_keeps_nothing(ops: type[Dashboard]) -> None:
     store, transport = FakeStore(stored=True), FakeTransport()
     transport.down = True
-    from dashboards_live.delivery import DeliveryEngine
+    from dashboards_live.publishing.delivery import DeliveryEngine
 
     with pytest.raises(PublishError):
         push(ops.queue, 1, engine=DeliveryEngine(store, transport))  # type: ignore[attr-defined]
@@ -81,14 +81,14 @@ def test_values_for_one_component_fold_into_one_event_with_all_of_them(ops: type
 
 
 def test_a_chart_builds_on_the_last_stored_state(ops: type[Dashboard]) -> None:
-    from dashboards_live.delivery import DeliveryEngine
-    from dashboards_live.storage import EventStore
+    from dashboards_live.publishing.delivery import DeliveryEngine
+    from dashboards_live.publishing.storage import EventStore
 
     # the real store: what another process stored is what the next push builds on
     engine = DeliveryEngine(EventStore(), FakeTransport())
     for done in (1, 2, 3, 4):
         push(ops.rate, {"done": done, "failed": 0}, engine=engine, at=float(done))  # type: ignore[attr-defined]
-    from dashboards_live.storage import last_events
+    from dashboards_live.publishing.storage import last_events
 
     last = last_events("ops-push", ["rate"])["rate"]
     state = ops.rate.state_from(last.data)  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards_live.pushpin import PushpinSettings, render_config
+from dashboards_live.web.pushpin import PushpinSettings, render_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from dashboards_live import revocation
+from dashboards_live.web import revocation
 
 pytestmark = pytest.mark.django_db
 

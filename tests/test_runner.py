@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from dashboards_live.components import Stat
-from dashboards_live.feeds import Feed, make_feed
-from dashboards_live.loop import EventLoop
-from dashboards_live.runner import Reporter, RunOptions, configure_logging, run_feeds
-from dashboards_live.status import CLEAR_LINE, LiveLine
-from dashboards_live.systemd import Notifier
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.feeds import Feed, make_feed
+from dashboards_live.running.loop import EventLoop
+from dashboards_live.running.runner import Reporter, RunOptions, configure_logging, run_feeds
+from dashboards_live.running.status import CLEAR_LINE, LiveLine
+from dashboards_live.running.systemd import Notifier
 from tests.support.fakes import sink
 
 
@@ -76,7 +76,7 @@ def test_status_lines_go_to_the_log_at_their_interval(caplog: pytest.LogCaptureF
     loop = EventLoop(feeds(), sink())
     reporter = Reporter(loop, Notifier({}), status_every=10, live=None, monotonic=lambda: 100.0)
     loop.started_at = 100.0
-    with caplog.at_level("INFO", logger="dashboards_live.status"):
+    with caplog.at_level("INFO", logger="dashboards_live.running.status"):
         for now in (105.0, 110.0, 115.0, 131.0, 135.0):
             reporter(now)
     lines = [r.getMessage() for r in caplog.records]
@@ -113,9 +113,9 @@ def test_logs_have_timestamps_and_levels_and_print_above_the_live_line() -> None
         live = configure_logging(1, out, live=True)
         assert live is not None
         live.show("live status")
-        logging.getLogger("dashboards_live.loop").warning("publish failed")
+        logging.getLogger("dashboards_live.running.loop").warning("publish failed")
     finally:
         package.handlers = saved
     text = out.getvalue()
-    assert "WARNING dashboards_live.loop: publish failed\nlive status" in text
+    assert "WARNING dashboards_live.running.loop: publish failed\nlive status" in text
     assert text.split(CLEAR_LINE)[2][:4].isdigit()  # the record starts with its timestamp

@@ -19,9 +19,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
-from dashboards_live import pushpin
 from dashboards_live.errors import ConfigError, PushpinError
 from dashboards_live.management.base import exit_codes
+from dashboards_live.web import pushpin
 from tests.support.stack import free_port, require, stop, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]

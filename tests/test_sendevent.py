@@ -137,7 +137,7 @@ def test_options_may_follow_data() -> None:
 
 @pytest.mark.django_db
 def test_render_a_declared_component_takes_channel_and_event_from_the_dashboard() -> None:
-    from dashboards_live.demo import Demo
+    from dashboards_live.declaring.demo import Demo
 
     out, _ = run("--render", "demo.queue", '{"text": "1,200", "value": 1200}', "--dry-run")
     assert "event: queue\n" in out, out

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import io
 
-from dashboards_live.loop import FeedStats
-from dashboards_live.status import CLEAR_LINE, LiveLine, live_line, summary_line, totals
+from dashboards_live.running.loop import FeedStats
+from dashboards_live.running.status import CLEAR_LINE, LiveLine, live_line, summary_line, totals
 
 
 def stats() -> dict[str, FeedStats]:

@@ -8,8 +8,8 @@ import pytest
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboards_live import storage
 from dashboards_live.contract import Event
+from dashboards_live.publishing import storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

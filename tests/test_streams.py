@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from gripcontrol import parse_grip_uri
 
-from dashboards_live import streams
-from dashboards_live.streams import Application, SignatureCache
+from dashboards_live.web import streams
+from dashboards_live.web.streams import Application, SignatureCache
 
 
 class Clock:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards_live.systemd import Notifier, notify_address, watchdog_interval
+from dashboards_live.running.systemd import Notifier, notify_address, watchdog_interval
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_a_missing_listener_is_warned_about_once_and_never_raises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "nobody")})
-    with caplog.at_level("WARNING", logger="dashboards_live.systemd"):
+    with caplog.at_level("WARNING", logger="dashboards_live.running.systemd"):
         assert notifier.send("READY=1") is False
         assert notifier.send("STATUS=x") is False
     assert len(caplog.records) == 1

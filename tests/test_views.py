@@ -11,8 +11,8 @@ from django.test import Client
 from gripcontrol import parse_grip_uri
 
 from dashboards_live.contract import Event
-from dashboards_live.demo import Demo
-from dashboards_live.storage import EventStore
+from dashboards_live.declaring.demo import Demo
+from dashboards_live.publishing.storage import EventStore
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +79,8 @@ def test_the_fragment_endpoint_follows_the_channel_rules(client: Client, setting
 
 
 def test_the_index_lists_the_dashboards_the_user_may_read(client: Client, settings: Any) -> None:
-    from dashboards_live.components import Stat
-    from dashboards_live.dashboards import Dashboard, registry
+    from dashboards_live.declaring.components import Stat
+    from dashboards_live.declaring.dashboards import Dashboard, registry
 
     settings.DASHBOARDS_CHANNELS = {"demo": "public", "vault": "staff"}
     with registry.scoped():
@@ -195,7 +195,7 @@ def test_signed_request_gets_hold_instructions(client: Client) -> None:
 
 
 def test_home_lists_the_dashboards_when_the_demo_is_not_installed(client: Client) -> None:
-    from dashboards_live.dashboards import registry
+    from dashboards_live.declaring.dashboards import registry
 
     with registry.scoped():
         registry.remove(Demo)

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
-from dashboards_live.components import InvalidValue
 from dashboards_live.contract import InvalidEvent
-from dashboards_live.dashboards import UnknownComponent
+from dashboards_live.declaring.components import InvalidValue
+from dashboards_live.declaring.dashboards import UnknownComponent
+from dashboards_live.declaring.feeds import FeedError, UnknownFeed
 from dashboards_live.errors import PublishError, PushpinError
-from dashboards_live.feeds import FeedError, UnknownFeed
 
 EXIT_RUNTIME = 1  # publish failed, Pushpin unreachable or timed out, the database unreachable
 EXIT_USAGE = 2  # bad usage, invalid input or a bad setting

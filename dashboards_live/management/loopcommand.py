@@ -8,12 +8,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.feeds import Feed
-from dashboards_live.loop import LoopSummary
+from dashboards_live.declaring.feeds import Feed
 from dashboards_live.management.base import EXIT_RUNTIME, exit_codes
-from dashboards_live.metrics import parse_addr
-from dashboards_live.runner import MetricsUnavailable, RunOptions, run_feeds
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.running.loop import LoopSummary
+from dashboards_live.running.metrics import parse_addr
+from dashboards_live.running.runner import MetricsUnavailable, RunOptions, run_feeds
 
 
 def positive_float(raw: str) -> float:

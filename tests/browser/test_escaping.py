@@ -18,9 +18,9 @@ SVG = '<svg onload="window.__xss=4"></svg>'
 HTMX = '<div hx-on:htmx:load="window.__xss=5" hx-get="/" hx-trigger="load">x</div>'
 
 PUBLISH = """
-from dashboards_live.components import Chart, Stat
+from dashboards_live.declaring.components import Chart, Stat
 from dashboards_live.contract import make_event
-from dashboards_live.delivery import publish
+from dashboards_live.publishing.delivery import publish
 stat = Stat("sse_stat", title={title!r}).render({{"text": {text!r}, "sub_text": {sub!r}}})
 chart = Chart("sse_chart", title={chart_title!r}, unit={unit!r}).render([1, 2, 3])
 publish([make_event("xss", "sse_stat", stat), make_event("xss", "sse_chart", chart)])

@@ -35,7 +35,7 @@ PUBLISHER = """
 import os, sys, time
 from pathlib import Path
 from dashboards_live.contract import make_event
-from dashboards_live.delivery import publish
+from dashboards_live.publishing.delivery import publish
 proc, channel, go = os.environ["PUBLISHER"], os.environ["CHANNEL"], Path(os.environ["GO"])
 events, batch = int(os.environ["EVENTS"]), int(os.environ["BATCH"])
 ids = []

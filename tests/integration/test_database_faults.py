@@ -75,7 +75,7 @@ def test_the_loop_rides_out_a_database_outage_and_publishes_the_latest_state_onc
             push = s.manage(
                 "shell",
                 "-c",
-                "from dashboards_live import PublishError, push\nfrom dashboards_live.demo import Demo\n"
+                "from dashboards_live import PublishError, push\nfrom dashboards_live.declaring.demo import Demo\n"
                 "try:\n    push(Demo.queue, 1)\nexcept PublishError as exc:\n    print('refused:', exc)\n",
             )
             assert "refused: could not store the event(s) in the database" in push.stdout, push.stderr

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dashboards_live.demo import Demo
+from dashboards_live.declaring.demo import Demo
 from tests.support.sse import SSEClient
 from tests.support.stack import Stack
 

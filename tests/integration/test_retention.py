@@ -22,7 +22,7 @@ def test_a_trim_keeps_the_late_join_page_whole_and_replay_working(stack: Stack) 
     stack.publish(channel, "sse_chart", ["<svg>old chart</svg>"])
     stack.publish(channel, "sse_stat", [f"<b>stat {i}</b>" for i in range(5)])  # ids 2..6
     stack.sql(AGE[stack.database], (channel,))
-    result = stack.manage("shell", "-c", "from dashboards_live.storage import trim; print(trim())")
+    result = stack.manage("shell", "-c", "from dashboards_live.publishing.storage import trim; print(trim())")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "4"  # stats 0..3; the chart's only event stays
     kept = stack.sql(

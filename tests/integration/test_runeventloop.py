@@ -24,7 +24,7 @@ from tests.support.stack import Stack, free_port
 
 pytestmark = pytest.mark.integration
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "dashboards_live.demo,tests.feeds_for_tests"}
+FEEDS = {"DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.feeds_for_tests"}
 
 
 def tick(event: SSEEvent) -> tuple[int, float]:
@@ -96,9 +96,10 @@ def test_feeds_arrive_at_their_rates_and_a_raising_feed_delays_none(stack: Stack
         # generous: a shared machine can stall a process; the median above is the rate
         assert max(gaps) < interval + 0.3, (name, max(gaps))
     assert client.named("broken") == []
-    assert "ERROR dashboards_live.loop: feed t_broken failed (1 in a row), retrying in 0.5 s" in err
+    assert "ERROR dashboards_live.running.loop: feed t_broken failed (1 in a row), retrying in 0.5 s" in err
     assert "Traceback" in err and "RuntimeError: this test feed always fails" in err
-    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO dashboards_live.status: status after 1 s", err, re.M)
+    status_line = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO dashboards_live.running.status: status after 1 s"
+    assert re.search(status_line, err, re.M)
     assert re.search(r"t_fast ticks=\d+ events=\d+ failures=0 skipped=\d+ latency=[\d.]+ms", err)
     fast = '{channel="looptest",event="fast",feed="t_fast"}'
     assert re.search(rf"dashboards_feed_events_total{re.escape(fast)} [1-9]\d\.0", scraped)
@@ -196,9 +197,9 @@ def test_pushpin_down_for_5_s_never_stops_the_loop_and_state_is_current_after(ow
     proc.send_signal(signal.SIGTERM)
     code, _, err = finish(proc)
     assert code == 0
-    assert "WARNING dashboards_live.delivery: publishing failed, retrying" in err
+    assert "WARNING dashboards_live.publishing.delivery: publishing failed, retrying" in err
     assert "Pushpin is not reachable" in err
-    assert "INFO dashboards_live.delivery: publishing works again" in err
+    assert "INFO dashboards_live.publishing.delivery: publishing works again" in err
     assert "Traceback" not in err
 
 

@@ -151,7 +151,7 @@ def test_the_right_user_receives_events_and_the_others_none(secure: Stack) -> No
         assert opened(allowed) and refused.status == 403
         shell(
             secure,
-            "from dashboards_live.contract import make_event\nfrom dashboards_live.delivery import publish\n"
+            "from dashboards_live.contract import make_event\nfrom dashboards_live.publishing.delivery import publish\n"
             "publish([make_event('sales', 'sse_stat', '<b>42</b>')])",
         )
         got = allowed.wait_for(lambda ev: any(e.event == "sse_stat" for e in ev), 10)

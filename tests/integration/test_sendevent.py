@@ -31,10 +31,10 @@ from django.test import override_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dashboards_live.components import Chart, Stat
 from dashboards_live.contract import CHANNEL_RE, EVENT_RE, RESERVED_EVENTS
-from dashboards_live.demo import CHART, STAT
-from dashboards_live.oneoff import INPUT_FACTOR
+from dashboards_live.declaring.components import Chart, Stat
+from dashboards_live.declaring.demo import CHART, STAT
+from dashboards_live.publishing.oneoff import INPUT_FACTOR
 from tests.support.sse import SSEClient, SSEEvent
 from tests.support.stack import PYTHON, ROOT, Stack, free_port
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 
 from dashboards_live.clock import SYSTEM_CLOCK, Clock
 from dashboards_live.contract import Event, Published
-from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.errors import PublishError
+from dashboards_live.publishing.delivery import DeliveryEngine
 
 
 class FakeStore:

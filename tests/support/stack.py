@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
-from dashboards_live import pushpin
+from dashboards_live.web import pushpin
 
 if TYPE_CHECKING:
     from tests.support.postgres import Cluster
@@ -289,7 +289,7 @@ class Stack:
         feed would; returns each publish call's start on the monotonic clock."""
         code = (
             "import json, sys, time\n"
-            "from dashboards_live.contract import make_event\nfrom dashboards_live.delivery import publish\n"
+            "from dashboards_live.contract import make_event\nfrom dashboards_live.publishing.delivery import publish\n"
             "args = json.loads(sys.stdin.read())\n"
             "out = []\n"
             "for i, data in enumerate(args['datas']):\n"

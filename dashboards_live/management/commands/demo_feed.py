@@ -6,14 +6,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from dashboards_live import demo
 from dashboards_live.contract import validate_channel
-from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.declaring import demo
+from dashboards_live.declaring.feeds import registry
 from dashboards_live.errors import PublishError
-from dashboards_live.feeds import registry
 from dashboards_live.management.base import EXIT_RUNTIME, exit_codes
 from dashboards_live.management.loopcommand import LoopCommand, positive_float
-from dashboards_live.runner import wait_for_pushpin
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.running.runner import wait_for_pushpin
 
 
 class Command(LoopCommand):

@@ -5,13 +5,13 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from dashboards_live import feeds as feeds_module
-from dashboards_live import ha
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.feeds import Feed, FeedError, autodiscover
+from dashboards_live.declaring import feeds as feeds_module
+from dashboards_live.declaring.feeds import Feed, FeedError, autodiscover
 from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE, exit_codes
 from dashboards_live.management.loopcommand import LoopCommand, positive_float
-from dashboards_live.storage import check_database
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.publishing.storage import check_database
+from dashboards_live.running import ha
 
 
 class Command(LoopCommand):

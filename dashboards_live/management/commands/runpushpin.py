@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from dashboards_live import pushpin
 from dashboards_live.management.base import exit_codes
+from dashboards_live.web import pushpin
 
 
 class Command(BaseCommand):

@@ -9,9 +9,9 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
-from dashboards_live import oneoff
 from dashboards_live.contract import validate_channel, validate_event_name
 from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE, exit_codes
+from dashboards_live.publishing import oneoff
 
 HELP = """\
 Publish one event to Pushpin now: validated, stored, delivered within --timeout.

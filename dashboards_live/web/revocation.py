@@ -26,9 +26,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
-from dashboards_live.channels import AUTHENTICATED, GROUP, PUBLIC, STAFF, ChannelRules, access_channels
-from dashboards_live.delivery import DeliveryEngine
 from dashboards_live.errors import ConfigError, PublishError
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.web.channels import AUTHENTICATED, GROUP, PUBLIC, STAFF, ChannelRules, access_channels
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def on_group_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 def connect() -> None:
     user_model = get_user_model()
-    uid = "dashboards_live.revocation"
+    uid = "dashboards_live.web.revocation"
     user_logged_out.connect(on_logged_out, dispatch_uid=uid)
     pre_save.connect(on_user_pre_save, sender=user_model, dispatch_uid=uid)
     post_save.connect(on_user_post_save, sender=user_model, dispatch_uid=uid)

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
-from dashboards_live import ha, metrics, status
-from dashboards_live.delivery import DeliveryEngine
+from dashboards_live.declaring.feeds import Feed
 from dashboards_live.errors import PublishError
-from dashboards_live.feeds import Feed
-from dashboards_live.loop import EventLoop, LoopSummary
-from dashboards_live.push import stored_states
-from dashboards_live.systemd import Notifier
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.publishing.push import stored_states
+from dashboards_live.running import ha, metrics, status
+from dashboards_live.running.loop import EventLoop, LoopSummary
+from dashboards_live.running.systemd import Notifier
 
-logger = logging.getLogger("dashboards_live.runner")
-status_logger = logging.getLogger("dashboards_live.status")
+logger = logging.getLogger("dashboards_live.running.runner")
+status_logger = logging.getLogger("dashboards_live.running.status")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}

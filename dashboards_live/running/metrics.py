@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, ProcessCollector, start_http_se
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from dashboards_live.feeds import Feed
-from dashboards_live.loop import EventLoop
+from dashboards_live.declaring.feeds import Feed
+from dashboards_live.running.loop import EventLoop
 
 LABELS = ["feed", "channel", "event"]
 COUNTERS = {

@@ -20,8 +20,8 @@ from typing import Any
 
 from dashboards_live import conf
 from dashboards_live.conf import Target
-from dashboards_live.encoding import encode_body, kick_items
 from dashboards_live.errors import PublishError
+from dashboards_live.publishing.encoding import encode_body, kick_items
 
 TOKEN_LIFETIME = 3600  # seconds a publish JWT is valid
 

@@ -244,7 +244,7 @@ _trim_lock = threading.Lock()
 # do, once a minute
 _next_trim = time.monotonic() + 10.0
 _trimming = False
-logger = logging.getLogger("dashboards_live.storage")
+logger = logging.getLogger("dashboards_live.publishing.storage")
 
 
 def append_events(events: Sequence[Event]) -> list[Published]:

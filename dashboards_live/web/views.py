@@ -12,13 +12,13 @@ from django.views.decorators.cache import never_cache
 from django_eventstream.views import events as eventstream_events
 from gripcontrol import Channel
 
-from dashboards_live import dashboards
-from dashboards_live.channels import ChannelRules, access_channels, refusal
 from dashboards_live.conf import shared_frames
 from dashboards_live.contract import is_channel
-from dashboards_live.dashboards import Dashboard
-from dashboards_live.encoding import grip_channel
-from dashboards_live.storage import last_events
+from dashboards_live.declaring import dashboards
+from dashboards_live.declaring.dashboards import Dashboard
+from dashboards_live.publishing.encoding import grip_channel
+from dashboards_live.publishing.storage import last_events
+from dashboards_live.web.channels import ChannelRules, access_channels, refusal
 
 DEMO_NAME = "demo"
 PER_DELIVERY_FILTERS = ("build-id", "skip-users")

@@ -30,9 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from dashboards_live.components import Component
 from dashboards_live.contract import InvalidEvent, validate_event_name
-from dashboards_live.feeds import autodiscover as autodiscover_feeds
+from dashboards_live.declaring.components import Component
+from dashboards_live.declaring.feeds import autodiscover as autodiscover_feeds
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from dashboards_live.channels import InvalidRule, validate_rule
+from dashboards_live.web.channels import InvalidRule, validate_rule
 
 
 def grip_proxies() -> list[dict[str, Any]]:
@@ -108,9 +108,9 @@ def check_channel_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 @register()
 def check_dashboards(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Declared dashboards: what the classes recorded, duplicate names, channels no rule covers."""
-    from dashboards_live.channels import ChannelRules
     from dashboards_live.contract import InvalidEvent, validate_channel
-    from dashboards_live.dashboards import autodiscover
+    from dashboards_live.declaring.dashboards import autodiscover
+    from dashboards_live.web.channels import ChannelRules
 
     errors: list[CheckMessage] = []
     rules = ChannelRules.from_settings()

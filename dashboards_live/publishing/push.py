@@ -26,10 +26,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dashboards_live.components import Component
 from dashboards_live.contract import Event, Published, make_event
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.storage import last_events
+from dashboards_live.declaring.components import Component
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.publishing.storage import last_events
 
 
 class NotOnADashboard(TypeError):
@@ -127,6 +127,6 @@ def _channel_of(component: Component) -> str:
     if channel is None:
         raise NotOnADashboard(
             f"{component!r} is not declared on a Dashboard, so it has no channel: declare it on one, "
-            "or publish with dashboards_live.delivery.publish"
+            "or publish with dashboards_live.publishing.delivery.publish"
         )
     return channel

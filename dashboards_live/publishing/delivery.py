@@ -33,7 +33,8 @@ from typing import Any, Literal, Protocol
 
 from dashboards_live.clock import SYSTEM_CLOCK, Clock
 from dashboards_live.contract import Event, InvalidEvent, Published
-from dashboards_live.encoding import (
+from dashboards_live.errors import PublishError
+from dashboards_live.publishing.encoding import (
     batch_sizes,
     body_of,
     browser_event_id,
@@ -42,10 +43,9 @@ from dashboards_live.encoding import (
     export_item,
     sse_frame,
 )
-from dashboards_live.errors import PublishError
-from dashboards_live.storage import EventStore, Store
+from dashboards_live.publishing.storage import EventStore, Store
 
-logger = logging.getLogger("dashboards_live.delivery")
+logger = logging.getLogger("dashboards_live.publishing.delivery")
 
 SLEEP_SLICE = 0.1  # longest wait between checks for new events or a stop
 FAILURE_LOG_CAP = 60.0  # while publishing keeps failing, say so at most this often
@@ -84,7 +84,7 @@ class DeliveryEngine:
     def from_settings(cls, *, timeout: float | None = None) -> DeliveryEngine:
         """The real engine: django-eventstream's storage and every configured Pushpin (ConfigError if misconfigured)."""
         from dashboards_live.conf import shared_frames
-        from dashboards_live.transport import Transport
+        from dashboards_live.publishing.transport import Transport
 
         return cls(EventStore(), Transport.from_settings(timeout), shared=shared_frames())
 

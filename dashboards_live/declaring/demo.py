@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from dashboards_live.components import Chart, Gauge, Stat, Table, Text
-from dashboards_live.dashboards import Dashboard, Section
-from dashboards_live.feeds import feed
+from dashboards_live.declaring.components import Chart, Gauge, Stat, Table, Text
+from dashboards_live.declaring.dashboards import Dashboard, Section
+from dashboards_live.declaring.feeds import feed
 
 ENDPOINTS = ("/api/orders", "/api/search", "/login", "/reports/monthly", "/api/cart", "/health")
 DEPLOYS = ("payments 4.2.1", "search 2.9.0", "web 7.14.3", "worker 1.8.6")

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from dashboards_live.components import Chart, Component, InvalidValue, Stat
 from dashboards_live.contract import (
     Event,
     InvalidEvent,
@@ -22,10 +21,11 @@ from dashboards_live.contract import (
     validate_channel,
     validate_event_name,
 )
-from dashboards_live.dashboards import find_component
-from dashboards_live.delivery import DeliveryEngine
-from dashboards_live.feeds import autodiscover
-from dashboards_live.push import render_all
+from dashboards_live.declaring.components import Chart, Component, InvalidValue, Stat
+from dashboards_live.declaring.dashboards import find_component
+from dashboards_live.declaring.feeds import autodiscover
+from dashboards_live.publishing.delivery import DeliveryEngine
+from dashboards_live.publishing.push import render_all
 
 Mode = Literal["text", "json", "stat", "chart"]
 # input may be pretty-printed JSON that compacts under the data limit

@@ -20,7 +20,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
-logger = logging.getLogger("dashboards_live.systemd")
+logger = logging.getLogger("dashboards_live.running.systemd")
 
 SEND_TIMEOUT = 0.05  # seconds a full socket queue may hold up one message
 

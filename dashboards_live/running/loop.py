@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 from dashboards_live.clock import Clock
 from dashboards_live.contract import Event, InvalidEvent
-from dashboards_live.delivery import DeliveryEngine, Pending, backoff
-from dashboards_live.feeds import Feed
+from dashboards_live.declaring.feeds import Feed
+from dashboards_live.publishing.delivery import DeliveryEngine, Pending, backoff
 
-logger = logging.getLogger("dashboards_live.loop")
+logger = logging.getLogger("dashboards_live.running.loop")
 
 SLEEP_SLICE = 0.1  # longest sleep between checks of the stop flag (and heartbeats)
 STOP_FLUSH_TIMEOUT = 1.5  # after a stop request: SIGTERM to exit stays under 2 s

@@ -32,10 +32,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dashboards_live.feeds import Feed
-from dashboards_live.storage import lock_key as lock_key  # the feeds' lock keys, as the channels'
+from dashboards_live.declaring.feeds import Feed
+from dashboards_live.publishing.storage import lock_key as lock_key  # the feeds' lock keys, as the channels'
 
-logger = logging.getLogger("dashboards_live.ha")
+logger = logging.getLogger("dashboards_live.running.ha")
 
 NAMESPACE = 0x64617368  # "dash": the first key of every lock we take (an int4)
 APPLICATION = "dashboards_live ha"

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 from typing import TextIO
 
-from dashboards_live.loop import FeedStats
+from dashboards_live.running.loop import FeedStats
 
 CLEAR_LINE = "\r\x1b[2K"
 

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from dashboards_live.components import Component
 from dashboards_live.contract import validate_channel
+from dashboards_live.declaring.components import Component
 
 F = TypeVar("F", bound=Callable[[], Any])
 
