@@ -64,7 +64,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "dashboards_live.web.streams.CachedGripMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,15 +71,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-]
-
-# The event-stream connects (DASHBOARDS_EVENTS_URL) run through these only:
-# Pushpin's signature, then the user for the channel rule (dashboards_live/streams.py).
-DASHBOARDS_STREAM_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "dashboards_live.web.streams.CachedGripMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -172,12 +162,10 @@ else:
     _grip_key = local_secret(VAR_DIR / "grip-key")
     GRIP_URL = "http://127.0.0.1:5561?" + urlencode({"key": _grip_key, "verify-iss": "pushpin"})
 
-EVENTSTREAM_STORAGE_CLASS = "dashboards_live.publishing.storage.Storage"
-EVENTSTREAM_CHANNELMANAGER_CLASS = "dashboards_live.web.channels.ChannelManager"
 
-# Where browsers open event streams: same-origin by default (Pushpin serves both
-# the page and the stream). Set to an absolute URL to serve streams elsewhere.
-DASHBOARDS_EVENTS_URL = envstr("DASHBOARDS_EVENTS_URL", "/events/")
+# The app's settings, from the environment here; each has a default in the app
+# (dashboards_live/conf.py) and docs/configuration.md says what it does.
+DASHBOARDS_VAR_DIR = VAR_DIR
 # Largest event data accepted by publishing, in bytes of UTF-8.
 DASHBOARDS_MAX_DATA_BYTES = envint("DASHBOARDS_MAX_DATA_BYTES", 64 * 1024, minimum=1)
 # More Pushpin instances to publish every event to, beside GRIP_URL's

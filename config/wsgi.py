@@ -1,11 +1,8 @@
 import os
 
-import django
+from dashboards_live.web.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django.setup(set_prefix=False)
 
-from dashboards_live.web.streams import Application  # noqa: E402  (needs the apps loaded)
-
-# /events/ on a handler with only the middleware a stream connect needs
-application = Application()
+# stream connects take the app's short road (only the middleware they need)
+application = get_wsgi_application()

@@ -1,6 +1,7 @@
-"""The project's settings, read and checked once: a bad value is a ConfigError naming the variable.
+"""The app's settings: every default in one place, each value checked where it is read.
 
-Every command and the web process read their publishing settings through these
+A project sets only GRIP_URL; everything else has a default here (DEFAULTS).
+Every command and the web process read their settings through these
 functions, so a malformed GRIP_URL says "GRIP_URL: ..." in one line (exit 2)
 instead of failing deep inside a publish.
 """
@@ -9,11 +10,67 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from dashboards_live.contract import DEFAULT_MAX_DATA_BYTES
 from dashboards_live.errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    # Largest event data accepted by publishing, in bytes of UTF-8.
+    "DASHBOARDS_MAX_DATA_BYTES": DEFAULT_MAX_DATA_BYTES,
+    # More Pushpin instances to publish every event to, beside GRIP_URL's.
+    "DASHBOARDS_PUBLISH_URLS": [],
+    # Bound on one publish to Pushpin, connecting included (seconds).
+    "DASHBOARDS_PUBLISH_TIMEOUT": 5.0,
+    # One frame for every subscriber, no per-delivery filters in Pushpin.
+    "DASHBOARDS_SHARED_FRAMES": True,
+    # Stored events older than this many seconds are trimmed...
+    "DASHBOARDS_RETENTION": 24 * 3600.0,
+    # ...and those more than this many behind a channel's newest (0: no cap).
+    "DASHBOARDS_RETENTION_EVENTS": 100_000,
+    # Streams only through Pushpin (signed); direct streaming is for development.
+    "DASHBOARDS_ALLOW_DIRECT_STREAMING": False,
+    # Who may read which channel: names or fnmatch patterns -> rule ("demo" is public unless listed).
+    "DASHBOARDS_CHANNELS": {},
+    # Modules that declare dashboards or feeds beside every installed app's
+    # dashboards.py and feeds.py ("dashboards_live.declaring.demo" enables the demo).
+    "DASHBOARDS_FEED_MODULES": [],
+    # The address people open (printed by demo_feed): Pushpin's client port.
+    "DASHBOARDS_PUBLIC_URL": "http://127.0.0.1:7999/",
+    # Where runpushpin writes Pushpin's config, logs and sockets (var/ beside manage.py by default).
+    "DASHBOARDS_VAR_DIR": None,
+    # The middleware a stream connect runs through on the short road (dashboards_live.web.wsgi).
+    "DASHBOARDS_STREAM_MIDDLEWARE": [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ],
+}
+
+# django-eventstream's own settings that must name ours: its send_event then
+# stores with our ids, and its stream view asks our channel rules
+EVENTSTREAM_DEFAULTS = {
+    "EVENTSTREAM_STORAGE_CLASS": "dashboards_live.publishing.storage.Storage",
+    "EVENTSTREAM_CHANNELMANAGER_CLASS": "dashboards_live.web.channels.ChannelManager",
+}
+
+
+def setting(name: str) -> Any:
+    """The project's value of an app setting, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def var_dir() -> Path:
+    """DASHBOARDS_VAR_DIR, else var/ beside the project (BASE_DIR), else in the working folder."""
+    value = setting("DASHBOARDS_VAR_DIR")
+    if value:
+        return Path(value)
+    base = getattr(settings, "BASE_DIR", None)
+    return Path(base if base is not None else Path.cwd()) / "var"
 
 
 @dataclass(frozen=True)
@@ -58,7 +115,7 @@ class Target:
 def publish_targets() -> list[Target]:
     """GRIP_URL's Pushpin first, then each of DASHBOARDS_PUBLISH_URLS."""
     targets = [Target.from_grip_url(getattr(settings, "GRIP_URL", None))]
-    extra = getattr(settings, "DASHBOARDS_PUBLISH_URLS", [])
+    extra = setting("DASHBOARDS_PUBLISH_URLS")
     if isinstance(extra, str) or not isinstance(extra, list | tuple):
         raise ConfigError("DASHBOARDS_PUBLISH_URLS", "must be a list of GRIP URLs (comma-separated in the environment)")
     targets += [Target.from_grip_url(url, "DASHBOARDS_PUBLISH_URLS") for url in extra]
@@ -73,7 +130,7 @@ def seconds(setting: str, value: object) -> float:
 
 
 def publish_timeout() -> float:
-    return seconds("DASHBOARDS_PUBLISH_TIMEOUT", getattr(settings, "DASHBOARDS_PUBLISH_TIMEOUT", 5.0))
+    return seconds("DASHBOARDS_PUBLISH_TIMEOUT", setting("DASHBOARDS_PUBLISH_TIMEOUT"))
 
 
 def port(setting: str, raw: object) -> int:
@@ -88,7 +145,7 @@ def port(setting: str, raw: object) -> int:
 
 
 def max_data_bytes() -> int:
-    value = getattr(settings, "DASHBOARDS_MAX_DATA_BYTES", 64 * 1024)
+    value = setting("DASHBOARDS_MAX_DATA_BYTES")
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError("DASHBOARDS_MAX_DATA_BYTES", f"must be a whole number of bytes, at least 1, not {value!r}")
     return value
@@ -96,13 +153,13 @@ def max_data_bytes() -> int:
 
 def shared_frames() -> bool:
     """DASHBOARDS_SHARED_FRAMES: one frame for every subscriber, no per-delivery filters in Pushpin."""
-    return bool(getattr(settings, "DASHBOARDS_SHARED_FRAMES", True))
+    return bool(setting("DASHBOARDS_SHARED_FRAMES"))
 
 
 def retention() -> tuple[float, int]:
     """(seconds an event is kept, events kept per channel; 0 = no cap): DASHBOARDS_RETENTION(_EVENTS)."""
-    age = seconds("DASHBOARDS_RETENTION", getattr(settings, "DASHBOARDS_RETENTION", 24 * 3600.0))
-    cap = getattr(settings, "DASHBOARDS_RETENTION_EVENTS", 100_000)
+    age = seconds("DASHBOARDS_RETENTION", setting("DASHBOARDS_RETENTION"))
+    cap = setting("DASHBOARDS_RETENTION_EVENTS")
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
         raise ConfigError("DASHBOARDS_RETENTION_EVENTS", f"must be a whole number of events (0: no cap), not {cap!r}")
     return age, cap

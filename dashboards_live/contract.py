@@ -40,6 +40,9 @@ def validate_channel(channel: str) -> str:
     return channel
 
 
+DEFAULT_MAX_DATA_BYTES = 64 * 1024
+
+
 def validate_event_name(name: str) -> str:
     if name in RESERVED_EVENTS:
         raise InvalidEvent("reserved", f"event name {name!r} is reserved by django-eventstream; choose another")
@@ -49,7 +52,7 @@ def validate_event_name(name: str) -> str:
 
 
 def max_data_bytes() -> int:
-    return int(settings.DASHBOARDS_MAX_DATA_BYTES)
+    return int(getattr(settings, "DASHBOARDS_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES))
 
 
 def validate_data(data: str | bytes, max_bytes: int | None = None) -> str:

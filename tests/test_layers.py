@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "running.runner",
             "running.status",
             "running.metrics",
+            "web.pages",
             "web.views",
             "web.streams",
             "web.wsgi",

@@ -162,7 +162,7 @@ def test_an_instance_folder_too_long_for_unix_sockets_is_refused() -> None:
 
 
 def test_a_default_instance_folder_too_long_names_the_var_dir(settings: Any) -> None:
-    settings.VAR_DIR = Path("/tmp/" + "x" * 80)
+    settings.DASHBOARDS_VAR_DIR = Path("/tmp/" + "x" * 80)
     assert refused(instance_dir=None).setting == "DASHBOARDS_VAR_DIR"
 
 

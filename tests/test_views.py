@@ -53,7 +53,7 @@ def test_the_page_opens_one_stream_for_every_component_and_has_the_indicator(cli
     page = client.get(DEMO_PAGE).content.decode()
     assert page.count("sse-connect=") == 1
     assert page.count("sse-swap=") == len(Demo.components)
-    assert 'id="stream-state"' in page and "htmx:sseError" in page
+    assert 'id="stream-state"' in page and "dashboards_live/live.js" in page
     assert "<h2>Service</h2>" in page and "<h2>Requests</h2>" in page
 
 

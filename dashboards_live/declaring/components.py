@@ -161,7 +161,7 @@ class Component:
         poll_every = _seconds(self.poll_rate) if self.poll_rate is not None and poll_url else ""
         return mark_safe(
             render_to_string(
-                "components/sse_slot.html",
+                "dashboards_live/components/slot.html",
                 {
                     "component": self,
                     # the fragment is ours: rendered by render() with autoescape, then stored
@@ -224,7 +224,7 @@ class StatValue:
 class Stat(Component):
     """One headline value: text, a line under it, an optional change, optional thresholds."""
 
-    template_name = "components/stat.html"
+    template_name = "dashboards_live/components/stat.html"
     kind = "stat"
 
     def __init__(
@@ -401,7 +401,7 @@ def _state_column(values: Any, what: str) -> Column:
 class Chart(Component):
     """A rolling window of points per series, drawn on the server as inline SVG."""
 
-    template_name = "components/chart.html"
+    template_name = "dashboards_live/components/chart.html"
     kind = "chart"
     announces = False
     builds_on_previous = True
@@ -618,7 +618,7 @@ def _numbers_only(cells: Sequence[Cell]) -> bool:
 class Table(Component):
     """Rows under named columns, replaced whole by each value."""
 
-    template_name = "components/table.html"
+    template_name = "dashboards_live/components/table.html"
     kind = "table"
 
     def __init__(
@@ -685,7 +685,7 @@ class Table(Component):
 class Text(Component):
     """A block of text; line breaks are kept."""
 
-    template_name = "components/text.html"
+    template_name = "dashboards_live/components/text.html"
     kind = "text"
 
     def next_state(self, previous: Any, value: Any, at: float | None = None) -> str:
@@ -714,7 +714,7 @@ class Meter:
 class Gauge(Component):
     """A number within a range, drawn as an HTML <meter> with its value as text."""
 
-    template_name = "components/gauge.html"
+    template_name = "dashboards_live/components/gauge.html"
     kind = "gauge"
 
     def __init__(

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from dashboards_live import conf
 from dashboards_live.contract import validate_channel
 from dashboards_live.declaring.components import Component
 
@@ -139,12 +140,11 @@ def _bind(target: Component | None, component: Component | None, channel: str | 
 
 
 def autodiscover() -> FeedRegistry:
-    from django.conf import settings
     from django.utils.module_loading import autodiscover_modules
 
     # feeds may be declared beside their dashboards, so both modules are looked for
     autodiscover_modules("dashboards", "feeds")
-    for path in settings.DASHBOARDS_FEED_MODULES:
+    for path in conf.setting("DASHBOARDS_FEED_MODULES"):
         try:
             importlib.import_module(path)
         except ModuleNotFoundError as exc:

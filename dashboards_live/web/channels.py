@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.http import HttpRequest
 from django_eventstream.channelmanager import DefaultChannelManager
 
+from dashboards_live import conf
 from dashboards_live.contract import is_channel
 from dashboards_live.errors import ConfigError
 
@@ -76,12 +76,12 @@ class ChannelRules:
 
     @classmethod
     def from_settings(cls) -> ChannelRules:
-        return cls(dict(getattr(settings, "DASHBOARDS_CHANNELS", {})))
+        return cls(dict(conf.setting("DASHBOARDS_CHANNELS")))
 
     @classmethod
     def checked(cls) -> ChannelRules:
         """The rules in the settings, every one valid, or a ConfigError naming DASHBOARDS_CHANNELS."""
-        raw = getattr(settings, "DASHBOARDS_CHANNELS", {})
+        raw = conf.setting("DASHBOARDS_CHANNELS")
         if not isinstance(raw, Mapping):
             raise ConfigError("DASHBOARDS_CHANNELS", "must map channel names or patterns to rules")
         for pattern, rule in raw.items():

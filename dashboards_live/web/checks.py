@@ -7,7 +7,82 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from dashboards_live import conf
 from dashboards_live.web.channels import InvalidRule, validate_rule
+
+# what the app needs beside itself, and the line that adds it
+REQUIRED_APPS = {
+    "django.contrib.auth": "users, for the channel rules",
+    "django.contrib.contenttypes": "django.contrib.auth needs it",
+    "django.contrib.sessions": "the logged-in user on pages and streams",
+    "django_eventstream": "the event stream view and send_event",
+    "django_htmx": "the {% htmx_script %} the pages load htmx and its SSE extension with",
+}
+REQUIRED_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+@register()
+def check_installation(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The three steps (INSTALLED_APPS, one include(), GRIP_URL) and what they rely on."""
+    from django.apps import apps
+    from django.urls import NoReverseMatch, reverse
+
+    errors: list[CheckMessage] = []
+    for app, why in REQUIRED_APPS.items():
+        if not apps.is_installed(app):
+            errors.append(
+                Error(
+                    f"{app!r} is not in INSTALLED_APPS ({why}).",
+                    hint=f"Add {app!r} to INSTALLED_APPS, beside 'dashboards_live'.",
+                    id="dashboards_live.E010",
+                )
+            )
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    for name in REQUIRED_MIDDLEWARE:
+        if name not in middleware:
+            errors.append(
+                Error(
+                    f"{name!r} is not in MIDDLEWARE: pages and streams could not tell who is reading.",
+                    hint=f"Add {name!r} to MIDDLEWARE (after SessionMiddleware for the auth one).",
+                    id="dashboards_live.E011",
+                )
+            )
+    try:
+        reverse("dashboards_live:events", args=["demo"])
+    except NoReverseMatch:
+        errors.append(
+            Error(
+                "the app's URLs are not mounted: no page could link to its dashboards or streams.",
+                hint='Add path("", include("dashboards_live.urls")) (any prefix) to your ROOT_URLCONF.',
+                id="dashboards_live.E012",
+            )
+        )
+    for name, ours in conf.EVENTSTREAM_DEFAULTS.items():
+        if getattr(settings, name, ours) != ours:
+            errors.append(
+                Error(
+                    f"{name} names {getattr(settings, name)!r}: events published with send_event would not "
+                    "get this app's ids, or streams would skip its channel rules.",
+                    hint=f"Remove {name} from your settings (the app sets {ours!r}).",
+                    id="dashboards_live.E013",
+                )
+            )
+    if not any(
+        "django.template.context_processors.request" in engine.get("OPTIONS", {}).get("context_processors", [])
+        for engine in getattr(settings, "TEMPLATES", [])
+    ):
+        errors.append(
+            Warning(
+                "the request context processor is off: the live template tags cannot see who is logged in, "
+                "so they show only public channels.",
+                hint="Add 'django.template.context_processors.request' to TEMPLATES' context_processors.",
+                id="dashboards_live.W003",
+            )
+        )
+    return errors
 
 
 def grip_proxies() -> list[dict[str, Any]]:
@@ -77,7 +152,7 @@ def check_grip(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 @register(Tags.security)
 def check_direct_streaming(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if getattr(settings, "DASHBOARDS_ALLOW_DIRECT_STREAMING", False) and not settings.DEBUG:
+    if conf.setting("DASHBOARDS_ALLOW_DIRECT_STREAMING") and not settings.DEBUG:
         return [
             Warning(
                 "DASHBOARDS_ALLOW_DIRECT_STREAMING is on outside DEBUG: event streams are served without "
@@ -92,7 +167,7 @@ def check_direct_streaming(app_configs: Any = None, **kwargs: Any) -> list[Check
 @register(Tags.security)
 def check_channel_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    rules = getattr(settings, "DASHBOARDS_CHANNELS", {})
+    rules = conf.setting("DASHBOARDS_CHANNELS")
     if not isinstance(rules, dict):
         return [Error("DASHBOARDS_CHANNELS must be a dict of channel (or pattern) -> rule.", id="dashboards_live.E005")]
     for pattern, rule in rules.items():

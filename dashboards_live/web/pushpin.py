@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-
 from dashboards_live import conf
 from dashboards_live.errors import ConfigError, PushpinError
 
@@ -77,7 +75,7 @@ class Instance:
 
 
 def shipped_template() -> Path:
-    return Path(settings.BASE_DIR) / "pushpin" / "pushpin.conf"
+    return Path(__file__).resolve().parent.parent / "data" / "pushpin.conf"
 
 
 def plan_instance(
@@ -115,7 +113,7 @@ def plan_instance(
     web = _host_port(web_name, web)
     offset = _port_offset(port_offset, target.port)
 
-    base = (instance_dir if instance_dir is not None else Path(settings.VAR_DIR) / "pushpin").absolute()
+    base = (instance_dir if instance_dir is not None else conf.var_dir() / "pushpin").absolute()
     run = (rundir if rundir is not None else base / "run").absolute()
     if len(str(run).encode()) + LONGEST_SOCKET_NAME > SOCKET_PATH_MAX:
         raise ConfigError(
@@ -240,10 +238,8 @@ def write_instance(template_path: Path, s: PushpinSettings, conf_path: Path, web
             directory.mkdir(parents=True, exist_ok=True)
         conf_path.write_text(text)
         conf_path.chmod(0o600)  # it holds the signing key
-        if web is not None:
-            s.routes.write_text(f"* {web}\n")
-        elif s.routes != template_path.parent / "routes":
-            shutil.copyfile(template_path.parent / "routes", s.routes)
+        # every request goes to the project's web process
+        s.routes.write_text(f"* {web or DEFAULT_WEB}\n")
     except OSError as exc:
         raise PushpinError(f"cannot write Pushpin's config in {conf_path.parent}: {exc.strerror or exc}") from None
     return conf_path

@@ -3,24 +3,29 @@
 Every browser's EventSource connect reaches Django once, through Pushpin, and
 at 10,000 viewers those connects are most of what the web process does. A
 connect needs three things: Pushpin's signature, the user (for the channel
-rule) and the channel's last id. So /events/ gets a handler of its own with
-only the middleware those need (DASHBOARDS_STREAM_MIDDLEWARE), and a Grip
-middleware that verifies each Pushpin token once instead of on every request.
-Everything else (whitenoise, CSRF, messages, htmx, frame options) runs only on
-the pages.
+rule) and the channel's last id. So the events view verifies Pushpin's
+signature itself (grip_view: each token once, not on every request), and a
+project that serves it through dashboards_live.web.wsgi gives the events path
+a handler of its own with only the middleware the user needs
+(DASHBOARDS_STREAM_MIDDLEWARE). Everything else (whitenoise, CSRF, messages,
+htmx, frame options) runs only on the pages.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import get_script_prefix, reverse
 from django_grip import GripMiddleware
 from gripcontrol import parse_grip_uri, validate_sig
+
+from dashboards_live import conf
 
 # the token cache's bound: Pushpin signs with a fresh exp once a second, so a
 # busy process sees a handful of distinct tokens at a time, never thousands
@@ -108,13 +113,48 @@ class CachedGripMiddleware(GripMiddleware):  # type: ignore[misc]
         return refused
 
 
+def grip_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Run `view` inside CachedGripMiddleware, unless a Grip middleware in MIDDLEWARE already did.
+
+    The events view needs Pushpin's signature checked and its hold
+    instructions turned into headers; doing it here spares every project a
+    middleware to add (and every page request the work).
+    """
+    middlewares: dict[tuple[Any, ...], CachedGripMiddleware] = {}
+
+    def no_response(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("grip_view calls the view itself")
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if hasattr(request, "grip"):
+            return view(request, *args, **kwargs)
+        # one middleware (and signature cache) per Grip configuration
+        key = _grip_settings()
+        middleware = middlewares.get(key)
+        if middleware is None:
+            middlewares.clear()
+            middleware = middlewares[key] = CachedGripMiddleware(no_response)
+        refused: HttpResponse | None = middleware.process_request(request)
+        if refused is not None:
+            return refused
+        response: HttpResponse = middleware.process_response(request, view(request, *args, **kwargs))
+        return response
+
+    return wrapped
+
+
+def _grip_settings() -> tuple[Any, ...]:
+    return tuple(repr(getattr(settings, name, None)) for name in ("GRIP_URL", "GRIP_PROXIES", "GRIP_VERIFY_KEY"))
+
+
 class StreamHandler(WSGIHandler):
     """Django's WSGI handler with DASHBOARDS_STREAM_MIDDLEWARE in place of MIDDLEWARE."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         pages = settings.MIDDLEWARE
         # read once, at start-up, before any request is served
-        settings.MIDDLEWARE = settings.DASHBOARDS_STREAM_MIDDLEWARE
+        settings.MIDDLEWARE = conf.setting("DASHBOARDS_STREAM_MIDDLEWARE")
         try:
             super().load_middleware(is_async)
         finally:
@@ -122,12 +162,21 @@ class StreamHandler(WSGIHandler):
 
 
 class Application:
-    """The project's WSGI application: the events path on its own handler, the rest on Django's."""
+    """A WSGI application: the events path on its own handler, the rest on Django's."""
 
     def __init__(self) -> None:
         self.pages = WSGIHandler()
         self.streams = StreamHandler()
-        self.prefix = settings.DASHBOARDS_EVENTS_URL
+        self._prefix: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """Where the app's events URLs start (PATH_INFO, so without SCRIPT_NAME): from its URLconf."""
+        if self._prefix is None:
+            probe = "x"
+            path = reverse("dashboards_live:events", args=[probe], urlconf=settings.ROOT_URLCONF)
+            self._prefix = path.removeprefix(get_script_prefix().rstrip("/")).removesuffix(f"{probe}/")
+        return self._prefix
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         handler = self.streams if environ.get("PATH_INFO", "").startswith(self.prefix) else self.pages

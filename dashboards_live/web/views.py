@@ -1,24 +1,25 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render, resolve_url
+from django.urls import NoReverseMatch
 from django.views.decorators.cache import never_cache
 from django_eventstream.views import events as eventstream_events
 from gripcontrol import Channel
 
+from dashboards_live import conf
 from dashboards_live.conf import shared_frames
 from dashboards_live.contract import is_channel
 from dashboards_live.declaring import dashboards
 from dashboards_live.declaring.dashboards import Dashboard
 from dashboards_live.publishing.encoding import grip_channel
 from dashboards_live.publishing.storage import last_events
+from dashboards_live.web import pages
 from dashboards_live.web.channels import ChannelRules, access_channels, refusal
+from dashboards_live.web.streams import grip_view
 
 DEMO_NAME = "demo"
 PER_DELIVERY_FILTERS = ("build-id", "skip-users")
@@ -30,17 +31,11 @@ ANONYMOUS_KICKS = "user-anonymous"
 OPENING_PADDING = b":" + b" " * 2048 + b"\n\n"
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    # the demo while it is installed (DASHBOARDS_FEED_MODULES), else the list
-    if dashboards.autodiscover().get(DEMO_NAME) is not None:
-        return redirect("dashboard", name=DEMO_NAME)
-    return redirect("dashboards")
-
-
 def dashboard_index(request: HttpRequest) -> HttpResponse:
     rules = ChannelRules.from_settings()
     readable = [d for d in dashboards.autodiscover().all() if rules.can_read(request.user, d.channel)]
-    return render(request, "dashboards/index.html", {"dashboards": readable, "hidden": not readable})
+    context = {"dashboards": readable, "hidden": not readable, "login_url": _login_url()}
+    return render(request, "dashboards_live/index.html", context)
 
 
 def dashboard_page(request: HttpRequest, name: str) -> HttpResponse:
@@ -58,6 +53,13 @@ def demo_dashboard(request: HttpRequest, channel: str) -> HttpResponse:
     return _page(request, demo, channel)
 
 
+def _login_url() -> str | None:
+    try:
+        return resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        return None
+
+
 def _refused(request: HttpRequest, channel: str) -> HttpResponse | None:
     if ChannelRules.from_settings().can_read(request.user, channel):
         return None
@@ -70,29 +72,7 @@ def _page(request: HttpRequest, dashboard: type[Dashboard], channel: str) -> Htt
     refused = _refused(request, channel)
     if refused is not None:
         return refused
-    last = last_events(channel, [c.key for c in dashboard.components])
-    blocks = [
-        {
-            "heading": block.heading,
-            "slots": [
-                c.render_slot(
-                    last[c.key].data if c.key in last else None,
-                    poll_url=reverse("fragment", args=[channel, c.key]) if c.poll_rate else None,
-                )
-                for c in block.components
-            ],
-        }
-        for block in dashboard.blocks()
-    ]
-    updated = max((e.created for e in last.values()), default=None)
-    context: dict[str, Any] = {
-        "dashboard": dashboard,
-        "channel": channel,
-        "events_url": f"{settings.DASHBOARDS_EVENTS_URL}{channel}/",
-        "blocks": blocks,
-        "updated": updated,
-    }
-    return render(request, "dashboards/dashboard.html", context)
+    return render(request, "dashboards_live/dashboard.html", pages.context(pages.live_region(dashboard, channel)))
 
 
 @never_cache
@@ -111,11 +91,12 @@ def fragment(request: HttpRequest, channel: str, key: str) -> HttpResponse:
     return response
 
 
+@grip_view
 def events(request: HttpRequest, channel: str) -> HttpResponse:
     if not is_channel(channel):
         raise Http404("no such channel")
     grip = getattr(request, "grip", None)
-    if not (grip and grip.proxied and grip.signed) and not settings.DASHBOARDS_ALLOW_DIRECT_STREAMING:
+    if not (grip and grip.proxied and grip.signed) and not conf.setting("DASHBOARDS_ALLOW_DIRECT_STREAMING"):
         # without this, django-eventstream would stream from this worker itself
         return HttpResponseForbidden(
             "Event streams are served through Pushpin only: this request has no valid Grip-Sig.\n",

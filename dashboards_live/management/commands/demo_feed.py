@@ -3,9 +3,10 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
+from django.urls import NoReverseMatch, reverse
 
+from dashboards_live import conf
 from dashboards_live.contract import validate_channel
 from dashboards_live.declaring import demo
 from dashboards_live.declaring.feeds import registry
@@ -45,9 +46,8 @@ class Command(LoopCommand):
             raise CommandError(
                 f"{exc}. Start it with `python manage.py runpushpin` (or `honcho start`).", returncode=EXIT_RUNTIME
             ) from None
-        path = "/dashboards/demo/" if channel == demo.Demo.channel else f"/demo/{channel}/"
         if options["verbosity"] >= 1:
-            self.stdout.write(f"Dashboard: {settings.DASHBOARDS_PUBLIC_URL.rstrip('/')}{path}")
+            self.stdout.write(f"Dashboard: {demo_url(channel)}")
             self.stdout.flush()
         try:
             summary = self.run_loop(feeds, engine, options)
@@ -59,3 +59,17 @@ class Command(LoopCommand):
             f"demo_feed: {summary.ticks} values, {summary.events} events published on "
             f"{channel!r} in {summary.elapsed:.1f} s, {summary.failures} failures."
         )
+
+
+def demo_url(channel: str) -> str:
+    """Where people open the demo on `channel`: Pushpin's address and the app's mounted path."""
+    try:
+        if channel == demo.Demo.channel:
+            path = reverse("dashboards_live:dashboard", args=[demo.Demo.name])
+        else:
+            path = reverse("dashboards_live:demo-channel", args=[channel])
+    except NoReverseMatch:
+        # the app's URLs are not mounted (manage.py check says so): only the address is known
+        path = "/"
+    address: str = conf.setting("DASHBOARDS_PUBLIC_URL")
+    return address.rstrip("/") + path

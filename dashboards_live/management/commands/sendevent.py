@@ -6,9 +6,9 @@ import sys
 from argparse import ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter
 from typing import Any, NoReturn
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
+from dashboards_live import conf
 from dashboards_live.contract import validate_channel, validate_event_name
 from dashboards_live.management.base import EXIT_RUNTIME, EXIT_USAGE, exit_codes
 from dashboards_live.publishing import oneoff
@@ -169,7 +169,7 @@ class Command(BaseCommand):
         return f"Published {prepared.name!r} on {prepared.channel!r} ({where}) in {sent.elapsed_ms:.0f} ms."
 
     def read_data(self, data: str | None, file: str | None, verbosity: int) -> str | bytes:
-        limit = settings.DASHBOARDS_MAX_DATA_BYTES
+        limit = conf.max_data_bytes()
         if file is not None:
             if data is not None:
                 self.usage_error("give DATA or --file, not both")

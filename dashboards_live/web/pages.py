@@ -1,0 +1,87 @@
+"""What a live region of a page shows: a dashboard's (or some components') current state and its stream.
+
+The dashboard pages and the template tags both render through live_region(),
+so an embedded component is wired exactly as the app's own pages are: its
+slot rendered from the last stored event, the stream URL reversed from where
+the app is mounted, the poll fallback URL for components with poll_rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from dashboards_live.declaring.components import Component
+from dashboards_live.declaring.dashboards import Dashboard
+from dashboards_live.publishing.storage import Last, last_events
+
+# the app's own page has one stream, and its indicator this id
+PAGE_INDICATOR = "stream-state"
+
+
+@dataclass(frozen=True)
+class SlotBlock:
+    heading: str
+    slots: list[SafeString]
+
+
+@dataclass(frozen=True)
+class LiveRegion:
+    """One stream and the component slots it feeds, as the templates render them."""
+
+    dashboard: type[Dashboard]
+    channel: str
+    events_url: str
+    indicator_id: str
+    updated: datetime | None
+    blocks: list[SlotBlock] = field(default_factory=list)
+
+    @property
+    def slots(self) -> list[SafeString]:
+        return [slot for block in self.blocks for slot in block.slots]
+
+
+def events_url(channel: str) -> str:
+    return reverse("dashboards_live:events", args=[channel])
+
+
+def live_region(
+    dashboard: type[Dashboard],
+    channel: str,
+    components: Sequence[Component] | None = None,
+    *,
+    indicator_id: str = PAGE_INDICATOR,
+) -> LiveRegion:
+    """The region for `components` of `dashboard` on `channel` (all of them, in their sections, by default)."""
+    wanted = None if components is None else {c.key for c in components}
+    blocks = [
+        (block.heading, [c for c in block.components if wanted is None or c.key in wanted])
+        for block in dashboard.blocks()
+    ]
+    shown = [c for _, members in blocks for c in members]
+    last = last_events(channel, [c.key for c in shown])
+    return LiveRegion(
+        dashboard=dashboard,
+        channel=channel,
+        events_url=events_url(channel),
+        indicator_id=indicator_id,
+        updated=max((e.created for e in last.values()), default=None),
+        blocks=[
+            SlotBlock(heading, [_slot(c, channel, last) for c in members]) for heading, members in blocks if members
+        ],
+    )
+
+
+def _slot(component: Component, channel: str, last: dict[str, Last]) -> SafeString:
+    stored = last.get(component.key)
+    poll_url = reverse("dashboards_live:fragment", args=[channel, component.key]) if component.poll_rate else None
+    return component.render_slot(stored.data if stored is not None else None, poll_url=poll_url)
+
+
+def context(region: LiveRegion, **extra: Any) -> dict[str, Any]:
+    return {"live": region, "dashboard": region.dashboard, "channel": region.channel, **extra}
