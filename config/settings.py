@@ -2,7 +2,7 @@
 
 Every process (web, runeventloop, demo_feed, sendevent) loads this module, so they
 agree on the database, the event storage and Pushpin. Defaults are safe for local
-use; production sets DJANGO_DEBUG=0 and the variables the README lists.
+use; production sets DJANGO_DEBUG=0 and the variables docs/configuration.md lists.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ else:
 # HTTPS (on by default outside DEBUG): TLS ends in front of Django (in Pushpin or
 # a proxy before it); Pushpin tells Django the client's scheme in X-Forwarded-Proto
 # (set_x_forwarded_protocol in pushpin.conf) and Django listens on loopback only,
-# so nobody else can set that header. See the README's production section.
+# so nobody else can set that header. See docs/deployment.md.
 HTTPS = envbool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
@@ -169,7 +169,7 @@ DASHBOARDS_VAR_DIR = VAR_DIR
 # Largest event data accepted by publishing, in bytes of UTF-8.
 DASHBOARDS_MAX_DATA_BYTES = envint("DASHBOARDS_MAX_DATA_BYTES", 64 * 1024, minimum=1)
 # More Pushpin instances to publish every event to, beside GRIP_URL's
-# (comma-separated URLs of the same form, with the same key): see README,
+# (comma-separated URLs of the same form, with the same key): see docs/deployment.md,
 # "Several Pushpin instances".
 DASHBOARDS_PUBLISH_URLS = envlist("DASHBOARDS_PUBLISH_URLS", [])
 # Bound on one publish to Pushpin, connecting included (seconds).

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARDS_PUBLIC_URL": "http://127.0.0.1:7999/",
     # Where runpushpin writes Pushpin's config, logs and sockets (var/ beside manage.py by default).
     "DASHBOARDS_VAR_DIR": None,
+    # Pushpin's config template for runpushpin (None: the app's data/pushpin.conf); a
+    # project copies and edits it to change, say, client_buffer_size.
+    "DASHBOARDS_PUSHPIN_CONFIG": None,
     # The middleware a stream connect runs through on the short road (dashboards_live.web.wsgi).
     "DASHBOARDS_STREAM_MIDDLEWARE": [
         "django.middleware.security.SecurityMiddleware",

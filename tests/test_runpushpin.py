@@ -374,3 +374,14 @@ def test_a_log_level_is_passed_to_pushpin_and_a_bad_one_is_refused() -> None:
     assert pushpin.argv(instance, "1")[-1] == "--loglevel=1"
     with pytest.raises(ConfigError, match="--loglevel: Pushpin's log level is one of 0, 1, 2, 3, not '9'"):
         pushpin.argv(instance, "9")
+
+
+def test_a_project_may_render_its_own_config_template(settings: Any, tmp_path: Path) -> None:
+    own = tmp_path / "pushpin.conf"
+    own.write_text(pushpin.shipped_template().read_text().replace("client_buffer_size=4096", "client_buffer_size=8192"))
+    settings.DASHBOARDS_PUSHPIN_CONFIG = str(own)
+    assert pushpin.shipped_template() == own
+    settings.DASHBOARDS_PUSHPIN_CONFIG = str(tmp_path / "missing.conf")
+    with pytest.raises(ConfigError) as info:
+        pushpin.shipped_template()
+    assert info.value.setting == "DASHBOARDS_PUSHPIN_CONFIG"

@@ -1,4 +1,4 @@
-"""Run Debian's Pushpin with our pushpin/pushpin.conf and Django's settings.
+"""Run Debian's Pushpin with the app's config template (data/pushpin.conf) and Django's settings.
 
 Pushpin reads no environment variables, so the key it signs requests with and
 the port it takes publishes on are written into a rendered copy of the config,
@@ -22,7 +22,7 @@ from pathlib import Path
 from dashboards_live import conf
 from dashboards_live.errors import ConfigError, PushpinError
 
-# ZMQ and HTTP control ports that port_offset shifts, as in pushpin/pushpin.conf
+# ZMQ and HTTP control ports that port_offset shifts, as in data/pushpin.conf
 ZMQ_PORTS = (5560, 5562, 5563)
 
 DEFAULT_HTTP_PORT = "7999"
@@ -75,6 +75,13 @@ class Instance:
 
 
 def shipped_template() -> Path:
+    """The config template runpushpin renders: DASHBOARDS_PUSHPIN_CONFIG, else the app's own."""
+    chosen = conf.setting("DASHBOARDS_PUSHPIN_CONFIG")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError("DASHBOARDS_PUSHPIN_CONFIG", f"{path} is not a file")
+        return path
     return Path(__file__).resolve().parent.parent / "data" / "pushpin.conf"
 
 

@@ -15,7 +15,7 @@ from dashboards_live.web import pushpin
 
 class Command(BaseCommand):
     help = (
-        "Run Pushpin in the foreground with pushpin/pushpin.conf, its signing key and "
+        "Run Pushpin in the foreground with the app's Pushpin config (DASHBOARDS_PUSHPIN_CONFIG), its signing key and "
         "publish port taken from GRIP_URL so that it matches every publisher.\n"
         "Example: python manage.py runpushpin --http-port 7999 --web 127.0.0.1:8000"
     )
