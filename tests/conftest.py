@@ -103,6 +103,6 @@ def on_stack(stack: Stack, django_db_blocker: Any, monkeypatch: pytest.MonkeyPat
 @pytest.fixture(autouse=True)
 def trim_in_the_test_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retention trims run on the caller's thread in tests: inside the test's transaction, never beside it."""
-    from dashboards_live.publishing import storage
+    from dashboards_live.publishing.storage import background
 
-    monkeypatch.setattr(storage, "BACKGROUND", False)
+    monkeypatch.setattr(background, "BACKGROUND", False)
