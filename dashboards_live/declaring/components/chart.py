@@ -1,0 +1,248 @@
+"""Chart: the one kind whose next state builds on its previous one.
+
+So its fragment carries the state (`data-state`) and `state_from()` reads it
+back: a process that did not draw the chart can still append to it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dashboards_live.declaring.components.attributes import root_attributes
+from dashboards_live.declaring.components.base import Component, InvalidValue, is_number
+from dashboards_live.declaring.components.numbers import number_text
+from dashboards_live.declaring.components.svg import AXIS_HEIGHT, HEIGHT, WIDTH, plot_runs, time_axis
+
+SERIES_COLOURS = 6  # .series-0 .. .series-5 in base.html; more series reuse them
+MAX_SERIES_NAME = 40
+DEFAULT_SERIES = "value"
+
+
+@dataclass(frozen=True)
+class SeriesLatest:
+    name: str
+    colour: int
+    value: float | None
+
+
+Column = list[float | None]
+
+
+def kept(value: float | None) -> float | None:
+    """A chart value as stored: what its labels show (two decimals), and six significant digits for small ones.
+
+    The points are far finer than a 100-unit-high plot can show; full float
+    precision would double the size of every chart event.
+    """
+    if value is None:
+        return None
+    return round(value, 2) if abs(value) >= 1e4 else float(f"{value:.6g}")
+
+
+def _gap_or_number(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if not is_number(value):
+        raise InvalidValue(f"{what} must be finite numbers (or null for a gap), not {value!r}")
+    return float(value)
+
+
+def _column(values: Any, what: str) -> Column:
+    if not isinstance(values, list | tuple):
+        raise InvalidValue(f"{what} must be a list of numbers")
+    return [kept(_gap_or_number(v, what)) for v in values]
+
+
+def _state_column(values: Any, what: str) -> Column:
+    """A column of a stored state: checked, but not rounded again (it was rounded when the point came)."""
+    if not isinstance(values, list | tuple):
+        raise InvalidValue(f"{what} must be a list of numbers")
+    # a chart renders its window on every event: the common case (floats and gaps) costs one pass
+    if all(v is None or (type(v) is float and math.isfinite(v)) for v in values):
+        return list(values)
+    return [_gap_or_number(v, what) for v in values]
+
+
+class Chart(Component):
+    """A rolling window of points per series, drawn on the server as inline SVG."""
+
+    template_name = "dashboards_live/components/chart.html"
+    kind = "chart"
+    announces = False
+    builds_on_previous = True
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        title: str = "",
+        window: int = 60,
+        unit: str = "",
+        series: Sequence[str] | None = None,
+        width: int = 1,
+        poll_rate: float | None = None,
+    ) -> None:
+        super().__init__(key, title=title, width=width, poll_rate=poll_rate)
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"a Chart window holds at least one point (an int), not {window!r}")
+        self.window = window
+        self.unit = unit
+        self.series: tuple[str, ...] = _series_names(series)
+
+    def next_state(self, previous: Any, value: Any, at: float | None = None) -> dict[str, Any]:
+        """A number or {series: number} appends a point; a list or {series: [numbers]} replaces the windows."""
+        try:
+            times, columns = self._window_of(previous)
+        except InvalidValue:
+            # a previous state this chart cannot read (not a chart's): a fresh window beats failing every tick
+            times, columns = [], {name: [] for name in self.series}
+        if is_number(value) or isinstance(value, list | tuple):
+            if len(self.series) > 1:
+                example = json.dumps({name: 1 for name in self.series[:2]})
+                raise InvalidValue(f"this chart has several series: give an object such as {example}")
+            value = {self.series[0]: value}
+        if not isinstance(value, dict):
+            raise InvalidValue("a Chart value is a number, a list of numbers, or an object keyed by series name")
+        unknown = set(value) - set(self.series)
+        if unknown:
+            raise InvalidValue(
+                f"unknown series {', '.join(sorted(map(str, unknown)))} (this chart has {', '.join(self.series)})"
+            )
+        lists = [isinstance(v, list | tuple) for v in value.values()]
+        if value and all(lists):
+            return self._replaced(value)
+        if any(lists):
+            raise InvalidValue("give one number per series (a point) or one list per series (the windows), not both")
+        return self._appended(times, columns, value, at)
+
+    def _appended(
+        self, times: Column, columns: dict[str, Column], value: Mapping[str, Any], at: float | None
+    ) -> dict[str, Any]:
+        when = time.time() if at is None else at
+        if not is_number(when):
+            raise InvalidValue(f"a point's time is epoch seconds, not {at!r}")
+        point = {name: kept(_gap_or_number(value.get(name), "Chart points")) for name in self.series}
+        times = [*times, round(float(when), 3)]
+        columns = {name: [*columns[name], point[name]] for name in self.series}
+        return self._state(times, columns)
+
+    def _replaced(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        given = {name: _column(points, "Chart points") for name, points in value.items()}
+        lengths = {len(points) for points in given.values()}
+        if len(lengths) > 1:
+            raise InvalidValue(f"the series' lists have different lengths ({', '.join(map(str, sorted(lengths)))})")
+        (length,) = lengths
+        columns = {name: given.get(name, [None] * length) for name in self.series}
+        # replaced windows say nothing about when their points were taken
+        return self._state([None] * length, columns)
+
+    def _state(self, times: Column, columns: dict[str, Column]) -> dict[str, Any]:
+        keep = self.window
+        return {"t": times[-keep:], "s": {name: columns[name][-keep:] for name in self.series}}
+
+    def _window_of(self, state: Any) -> tuple[Column, dict[str, Column]]:
+        """`state` as this chart's times and columns (its series, equal lengths, at most a window)."""
+        if state is None:
+            times: Column = []
+            columns: dict[str, Column] = {name: [] for name in self.series}
+        elif isinstance(state, list | tuple):
+            # the plain list of points charts had before series
+            if len(self.series) != 1:
+                raise InvalidValue("a plain list of points is a single-series chart's state")
+            points = _column(state, "Chart points")
+            times, columns = [None] * len(points), {self.series[0]: points}
+        elif isinstance(state, dict) and isinstance(state.get("t"), list) and isinstance(state.get("s"), dict):
+            times = _state_column(state["t"], "a chart state's times")
+            columns = {}
+            for name in self.series:
+                column = state["s"].get(name)
+                columns[name] = (
+                    [None] * len(times) if column is None else _state_column(column, "a chart state's points")
+                )
+                if len(columns[name]) != len(times):
+                    raise InvalidValue("a chart state's lists have different lengths")
+        else:
+            raise InvalidValue('a Chart state is {"t": [times], "s": {series: [points]}}')
+        state = self._state(times, columns)
+        return state["t"], state["s"]
+
+    def state_from(self, fragment: str | None) -> dict[str, Any] | None:
+        attributes = root_attributes(fragment)
+        if attributes is None or "chart" not in attributes.get("class", "").split() or "data-state" not in attributes:
+            return None
+        try:
+            times, columns = self._window_of(json.loads(html.unescape(attributes["data-state"])))
+        except (ValueError, RecursionError):  # InvalidValue and JSONDecodeError are ValueErrors
+            return None
+        return {"t": times, "s": columns}
+
+    def context(self, state: Any) -> dict[str, Any]:
+        times, columns = self._window_of(state)
+        count = len(times)
+        known = [v for column in columns.values() for v in column if v is not None]
+        lo, hi = (min(known), max(known)) if known else (None, None)
+        lines: list[tuple[int, str]] = []
+        if lo is not None and hi is not None:
+            for i, column in enumerate(columns.values()):
+                lines.extend((i % SERIES_COLOURS, points) for points in plot_runs(column, self.window, lo, hi))
+        # a gap at the newest point does not hide the last value seen
+        latest = [
+            SeriesLatest(name, i % SERIES_COLOURS, next((v for v in reversed(column) if v is not None), None))
+            for i, (name, column) in enumerate(columns.items())
+        ]
+        axis = time_axis(times, self.window)
+        height = HEIGHT + AXIS_HEIGHT if axis else HEIGHT
+        return {
+            "state_json": json.dumps(
+                {"t": times, "s": columns}, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ),
+            "count": count,
+            "minimum": lo,
+            "maximum": hi,
+            "lines": lines,
+            "latest": latest,
+            "several": len(self.series) > 1,
+            "axis": axis,
+            "axis_y": f"{HEIGHT + AXIS_HEIGHT - 4:.0f}",
+            "label": self.text_alternative(lo, hi, latest, count),
+            "width": int(WIDTH),
+            "height": int(height),
+            "plot_height": int(HEIGHT),
+        }
+
+    def text_alternative(self, lo: float | None, hi: float | None, latest: list[SeriesLatest], count: int) -> str:
+        name, unit = self.title or "Chart", self.unit
+        if lo is None or hi is None:
+            return f"{name}: no data yet"
+
+        def shown(value: float | None) -> str:
+            return "no value" if value is None else f"{number_text(value)}{unit}"
+
+        if len(latest) == 1:
+            now = f"latest {shown(latest[0].value)}"
+        else:
+            now = "latest " + ", ".join(f"{s.name} {shown(s.value)}" for s in latest)
+        points = "point" if count == 1 else "points"
+        return f"{name}: {now}; min {shown(lo)}, max {shown(hi)} over the last {count} {points}"
+
+
+def _series_names(series: Sequence[str] | None) -> tuple[str, ...]:
+    if series is None:
+        return (DEFAULT_SERIES,)
+    if isinstance(series, str) or not isinstance(series, Sequence):
+        raise ValueError("series is a list of names, such as ['done', 'failed']")
+    names = tuple(series)
+    if not names:
+        raise ValueError("a Chart needs at least one series")
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_SERIES_NAME:
+            raise ValueError(f"a series name is a non-empty string of at most {MAX_SERIES_NAME} characters: {name!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"series names must be unique: {names!r}")
+    return names

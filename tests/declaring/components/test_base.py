@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import pytest
+
+from dashboards_live.declaring.components import Chart, Component, Gauge, Stat, Table, Text
+
+# Declaration
+
+
+def test_component_key_must_be_an_event_name() -> None:
+    with pytest.raises(ValueError):
+        Stat("bad key")
+
+
+def test_set_name_uses_the_attribute_as_key_without_validating() -> None:
+    class Board:
+        bad_name_ = Stat()
+        queue = Stat()
+
+    assert Board.queue.key == "queue" and Board.queue.attribute == "queue"
+    assert Board.bad_name_.key == "bad_name_"
+
+
+def test_set_name_keeps_a_given_key() -> None:
+    class Board:
+        queue = Stat("jobs_waiting")
+
+    assert Board.queue.key == "jobs_waiting" and Board.queue.attribute == "queue"
+
+
+def test_a_component_without_key_is_empty_until_declared() -> None:
+    stat = Stat()
+    assert stat.key == "" and stat.attribute is None and stat.channel is None
+
+
+def test_channel_comes_from_the_dashboard() -> None:
+    stat = Stat("s")
+    stat.dashboard = type("Ops", (), {"channel": "ops"})
+    assert stat.channel == "ops"
+
+
+@pytest.mark.parametrize("width", [0, 5, 1.5, True])
+def test_width_is_one_to_four_columns(width: object) -> None:
+    with pytest.raises(ValueError):
+        Stat("s", width=width)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("poll_rate", [0, -1, float("nan"), float("inf"), "5"])
+def test_poll_rate_is_a_positive_number(poll_rate: object) -> None:
+    with pytest.raises(ValueError):
+        Stat("s", poll_rate=poll_rate)  # type: ignore[arg-type]
+
+
+def test_next_state_of_the_base_class_is_not_implemented() -> None:
+    with pytest.raises(NotImplementedError):
+        Component("c").next_state(None, 1)
+
+
+# Slot
+
+
+def test_slot_swaps_on_the_component_key() -> None:
+    slot = Stat("queue").render_slot("<div>1</div>")
+    assert 'id="queue" sse-swap="queue"' in slot
+    assert "<div>1</div>" in slot
+
+
+def test_slot_without_a_value_shows_a_placeholder() -> None:
+    slot = Chart("jobs").render_slot(None)
+    assert 'sse-swap="jobs"' in slot
+    assert '<p class="placeholder">Waiting for the first value…</p>' in slot
+
+
+def test_slot_has_kind_and_span_classes() -> None:
+    slot = Gauge("g", width=3).render_slot(None)
+    assert 'class="component component-gauge span-3"' in slot
+
+
+@pytest.mark.parametrize("component", [Stat("s"), Text("t"), Gauge("g"), Table("b", columns=["a"])])
+def test_value_slots_are_polite_live_regions(component: Component) -> None:
+    assert 'role="status" aria-live="polite"' in component.render_slot(None)
+
+
+def test_chart_slot_is_not_a_live_region() -> None:
+    slot = Chart("c").render_slot(None)
+    assert 'aria-live="off"' in slot and "role=" not in slot
+
+
+def test_slot_polls_while_the_stream_is_not_live() -> None:
+    slot = Stat("s", poll_rate=5).render_slot(None, poll_url="/f/s/")
+    assert 'hx-get="/f/s/"' in slot
+    assert "hx-trigger=\"every 5s [this.closest('[data-stream]').dataset.stream !== 'live']\"" in slot
+    assert 'hx-swap="innerHTML"' in slot
+
+
+def test_slot_formats_a_fractional_poll_rate_compactly() -> None:
+    assert 'hx-trigger="every 0.5s ' in Stat("s", poll_rate=0.5).render_slot(None, poll_url="/f/")
+
+
+def test_slot_does_not_poll_without_a_url() -> None:
+    assert "hx-get" not in Stat("s", poll_rate=5).render_slot(None)
+
+
+def test_slot_does_not_poll_without_a_poll_rate() -> None:
+    assert "hx-get" not in Stat("s").render_slot(None, poll_url="/f/s/")
+
+
+def test_slot_of_a_component_without_key_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Stat().render_slot(None)
+
+
+def test_value_components_have_no_state_to_recover() -> None:
+    stat = Stat("s")
+    assert stat.state_from(stat.render("1")) is None
