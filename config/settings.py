@@ -110,7 +110,7 @@ def database_settings(url: str) -> dict[str, object]:
             # SQLite checkpoints the WAL inside the commit that crosses wal_autocheckpoint
             # pages: at the default (1000, every ~100 events) a 4-5 ms stall at the p99
             # of every publish. Publishers checkpoint on a thread of their own instead
-            # (storage._checkpoint_soon); the commit's own checkpoint is a rare backstop.
+            # (storage.sqlite.checkpoint_soon); the commit's own checkpoint is a rare backstop.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

@@ -31,10 +31,10 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
 
 
 def production_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("### Production")
-    end = readme.index("\n### ", start + 1)
-    return readme[start:end]
+    page = (ROOT / "docs" / "deployment.md").read_text()
+    start = page.index("## Production")
+    end = page.index("\n## ", start + 1)
+    return page[start:end]
 
 
 @pytest.mark.parametrize(
