@@ -130,10 +130,7 @@ def worker(calls: int, seconds: float) -> None:
     stat_fragment = bench.queue.render(bench.queue.next_state(None, value_for("stat", 1)))
     raw_body = body_of([encode_item(export_item(make_event(CHANNEL, "raw", stat_fragment), None))])
     # what the send_event loop sends: each of the twenty components' fragment, rendered here once
-    fragments = [
-        (f"se_{c.key}", c.render(c.next_state(c.state_from(None), value_for(kind, 7), time.time())))
-        for c, kind in mixed
-    ]
+    fragments = [(f"se_{c.key}", c.render(c.next_state(None, value_for(kind, 7), time.time()))) for c, kind in mixed]
     n = 0
     # the time each push spends in its own round trip to Pushpin: what remains is push()'s own work
     posting = [0.0]

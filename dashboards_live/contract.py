@@ -9,7 +9,7 @@ module imports nothing of the app.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from django.conf import settings
@@ -88,6 +88,9 @@ class Event:
     channel: str
     name: str
     data: str
+    # the component's state as JSON (a Chart's window), stored beside the fragment
+    # for the next value to build on; never sent to browsers
+    state: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate_channel(self.channel)
@@ -100,11 +103,13 @@ class Event:
         return (self.channel, self.name)
 
 
-def make_event(channel: str, name: str, data: str | bytes, *, max_bytes: int | None = None) -> Event:
+def make_event(
+    channel: str, name: str, data: str | bytes, *, max_bytes: int | None = None, state: str | None = None
+) -> Event:
     """An Event from raw input (bytes are decoded as UTF-8); `max_bytes` may only tighten the limit."""
     validate_channel(channel)
     validate_event_name(name)
-    return Event(channel, name, validate_data(data, max_bytes))
+    return Event(channel, name, validate_data(data, max_bytes), state)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "publishing.transport",
             "publishing.storage",
             "migrations",
+            "models",
             "declaring.feeds",
             "web.pushpin",
             "running.ha",

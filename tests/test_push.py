@@ -76,7 +76,7 @@ def test_values_for_one_component_fold_into_one_event_with_all_of_them(ops: type
     values = [(ops.rate, {"done": 1}), (ops.queue, 5), (ops.rate, {"done": 2}), (ops.queue, 7)]  # type: ignore[attr-defined]
     events = render_all(values, at=100.0)
     assert [e.name for e in events] == ["rate", "queue"]
-    assert ops.rate.state_from(events[0].data)["s"]["done"] == [1.0, 2.0]  # type: ignore[attr-defined]
+    assert ops.rate.restore(events[0].state)["s"]["done"] == [1.0, 2.0]  # type: ignore[attr-defined]
     assert '<div class="stat-text">7</div>' in events[1].data
 
 
@@ -88,9 +88,8 @@ def test_a_chart_builds_on_the_last_stored_state(ops: type[Dashboard]) -> None:
     engine = DeliveryEngine(EventStore(), FakeTransport())
     for done in (1, 2, 3, 4):
         push(ops.rate, {"done": done, "failed": 0}, engine=engine, at=float(done))  # type: ignore[attr-defined]
-    from dashboards_live.publishing.storage import last_events
+    from dashboards_live.publishing.storage import last_states
 
-    last = last_events("ops-push", ["rate"])["rate"]
-    state = ops.rate.state_from(last.data)  # type: ignore[attr-defined]
+    state = ops.rate.restore(last_states("ops-push", ["rate"])["rate"])  # type: ignore[attr-defined]
     assert state["s"]["done"] == [2.0, 3.0, 4.0]  # window of 3
     assert state["t"] == [2.0, 3.0, 4.0]

@@ -29,7 +29,7 @@ from typing import Any
 from dashboards_live.contract import Event, Published, make_event
 from dashboards_live.declaring.components import Component
 from dashboards_live.publishing.delivery import DeliveryEngine
-from dashboards_live.publishing.storage import last_events
+from dashboards_live.publishing.storage import last_states
 
 
 class NotOnADashboard(TypeError):
@@ -102,7 +102,10 @@ def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event
         final.pop(where, None)  # re-inserted: events go out in the order of each component's last value
         final[where] = (component, states[where])
     # every event is the component's whole state: one per component carries all its values
-    return [make_event(channel, key, component.render(state)) for (channel, key), (component, state) in final.items()]
+    return [
+        make_event(channel, key, component.render(state), state=component.stored_state(state))
+        for (channel, key), (component, state) in final.items()
+    ]
 
 
 def stored_states(components: Iterable[tuple[str, Component]]) -> dict[tuple[str, str], Any]:
@@ -113,10 +116,10 @@ def stored_states(components: Iterable[tuple[str, Component]]) -> dict[tuple[str
             wanted.setdefault(channel, []).append(component)
     states: dict[tuple[str, str], Any] = {}
     for channel, found in wanted.items():
-        last = last_events(channel, [c.key for c in found])
+        stored = last_states(channel, [c.key for c in found])
         for c in found:
-            if c.key in last:
-                states[(channel, c.key)] = c.state_from(last[c.key].data)
+            if c.key in stored:
+                states[(channel, c.key)] = c.restore(stored[c.key])
     return states
 
 

@@ -338,7 +338,8 @@ class EventLoop:
         began = self.clock.now()
         try:
             state = feed.component.next_state(run.state, value)
-            event = Event(feed.channel, feed.event, feed.component.render(state))
+            component = feed.component
+            event = Event(feed.channel, feed.event, component.render(state), component.stored_state(state))
         except Exception as exc:
             self._feed_failed(run, exc, now)
             return []

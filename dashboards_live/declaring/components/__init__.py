@@ -4,9 +4,9 @@ Every event carries a component's whole rendered state, so a missed event heals
 with the next one. `next_state()` turns a value into that state (plain JSON
 data), `render()` turns the state into the fragment that travels in the event,
 and `render_slot()` is the element on the page that swaps it in (`sse-swap` =
-the key). A Chart's next state depends on its previous one, so its fragment
-carries the state (`data-state`) and `state_from()` reads it back: a process
-that did not draw the chart can still append to it.
+the key). A Chart's next state depends on its previous one, so its state is
+stored beside its fragment as data (`stored_state()`, read back with
+`restore()`): a process that did not draw the chart can still append to it.
 """
 
 from __future__ import annotations

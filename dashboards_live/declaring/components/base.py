@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, ClassVar, TypeGuard
 
@@ -84,8 +85,14 @@ class Component:
         html_text = self._template.render({"component": self, **self.context(state)})
         return "\n".join(line for line in html_text.strip().splitlines() if line.strip())
 
-    def state_from(self, fragment: str | None) -> Any:
-        """The state a fragment was rendered from; None for kinds whose events replace them whole."""
+    def stored_state(self, state: Any) -> str | None:
+        """The state to store beside the fragment (JSON), for kinds whose next state builds on it; else None."""
+        if not self.builds_on_previous:
+            return None
+        return json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+    def restore(self, stored: str) -> Any:
+        """The state stored_state() stored, checked; None if it is not one (a value then starts afresh)."""
         return None
 
     def render_slot(self, fragment: str | None, *, poll_url: str | None = None) -> SafeString:

@@ -1,12 +1,12 @@
 """Chart: the one kind whose next state builds on its previous one.
 
-So its fragment carries the state (`data-state`) and `state_from()` reads it
-back: a process that did not draw the chart can still append to it.
+So its state (the window's times and points) is stored beside its fragment
+(`stored_state()`, `restore()`): a process that did not draw the chart can
+still append to it, and browsers receive only what they show.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import time
@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards_live.declaring.components.attributes import root_attributes
 from dashboards_live.declaring.components.base import Component, InvalidValue, is_number
 from dashboards_live.declaring.components.numbers import number_text
 from dashboards_live.declaring.components.svg import AXIS_HEIGHT, HEIGHT, WIDTH, plot_runs, time_axis
@@ -172,12 +171,9 @@ class Chart(Component):
         state = self._state(times, columns)
         return state["t"], state["s"]
 
-    def state_from(self, fragment: str | None) -> dict[str, Any] | None:
-        attributes = root_attributes(fragment)
-        if attributes is None or "chart" not in attributes.get("class", "").split() or "data-state" not in attributes:
-            return None
+    def restore(self, stored: str) -> dict[str, Any] | None:
         try:
-            times, columns = self._window_of(json.loads(html.unescape(attributes["data-state"])))
+            times, columns = self._window_of(json.loads(stored))
         except (ValueError, RecursionError):  # InvalidValue and JSONDecodeError are ValueErrors
             return None
         return {"t": times, "s": columns}
@@ -199,9 +195,6 @@ class Chart(Component):
         axis = time_axis(times, self.window)
         height = HEIGHT + AXIS_HEIGHT if axis else HEIGHT
         return {
-            "state_json": json.dumps(
-                {"t": times, "s": columns}, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            ),
             "count": count,
             "minimum": lo,
             "maximum": hi,

@@ -4,7 +4,8 @@ One module per job: `store` (the Store the delivery engine uses, EventStore),
 `append` (a batch in a few queries), `locks` (one publisher of a channel at a
 time), `retention` (trims), `sqlite` (WAL checkpoints), `background` (whether
 that housekeeping runs on threads), `reads` (late-join pages), `eventstream`
-(the Storage class django-eventstream's settings name). Mutable state lives in
+(the Storage class django-eventstream's settings name); states beside
+fragments go to the app's own table (dashboards_live.models). Mutable state lives in
 its own module (`retention._next_trim`, `background.BACKGROUND`): patch it there.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dashboards_live.publishing.storage.append import append_events
 from dashboards_live.publishing.storage.eventstream import Storage, storage_for
 from dashboards_live.publishing.storage.locks import lock_key
-from dashboards_live.publishing.storage.reads import Last, last_events
+from dashboards_live.publishing.storage.reads import Last, last_events, last_states
 from dashboards_live.publishing.storage.retention import maybe_trim, trim
 from dashboards_live.publishing.storage.store import EventStore, Store, check_database, one_line
 
@@ -25,6 +26,7 @@ __all__ = [
     "append_events",
     "check_database",
     "last_events",
+    "last_states",
     "lock_key",
     "maybe_trim",
     "one_line",

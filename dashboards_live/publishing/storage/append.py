@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django_eventstream.storage import DjangoModelStorage
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 INSERT_FIELDS = ("channel", "type", "data", "eid", "created")
+STATE_FIELDS = ("channel", "key", "eid", "state", "created")
 
 
 def append_events(events: Sequence[Event]) -> list[Published]:
@@ -88,7 +89,21 @@ def _append_to_channel(channel: str, events: Sequence[Event]) -> int:
     # one executemany instead of the ORM's bulk_create: a third of the cost per event, measured
     with connection.cursor() as cursor:
         cursor.executemany(_insert_sql(connection), rows)
+    states = [(channel, e.name, first + i, e.state, created) for i, e in enumerate(events) if e.state is not None]
+    if states:
+        _insert_states(connection, states)
     return int(first)
+
+
+def _insert_states(connection: BaseDatabaseWrapper, rows: list[tuple[str, str, int, str, Any]]) -> None:
+    from dashboards_live.models import ComponentState
+
+    quote = connection.ops.quote_name
+    # the model's columns are its field names
+    columns = ", ".join(quote(name) for name in STATE_FIELDS)
+    values = ", ".join(["%s"] * len(STATE_FIELDS))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(ComponentState._meta.db_table)} ({columns}) VALUES ({values})", rows)
 
 
 def _advance_counter(connection: BaseDatabaseWrapper, channel: str, count: int, now: datetime.datetime) -> int | None:

@@ -60,3 +60,25 @@ def _decoded(data: str) -> str:
     # django-eventstream stores data as JSON; ours is always a JSON string
     value = json.loads(data)
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def last_states(channel: str, keys: Sequence[str]) -> dict[str, str]:
+    """The newest stored state (JSON) of each of `keys` on `channel`, for components that build on it."""
+    from django.db import connections, router
+
+    from dashboards_live.models import ComponentState
+
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return {}
+    connection = connections[router.db_for_read(ComponentState)]
+    quote = connection.ops.quote_name
+    table = quote(ComponentState._meta.db_table)
+    one = (
+        f"SELECT * FROM (SELECT {quote('key')}, {quote('state')} FROM {table} "
+        f"WHERE {quote('channel')} = %s AND {quote('key')} = %s ORDER BY {quote('eid')} DESC LIMIT 1) AS k{{i}}"
+    )
+    sql = " UNION ALL ".join(one.format(i=i) for i in range(len(keys)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for key in keys for value in (channel, key)])
+        return {key: state for key, state in cursor.fetchall()}

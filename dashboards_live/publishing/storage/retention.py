@@ -108,4 +108,20 @@ def trim(*, now: datetime.datetime | None = None, batch: int = TRIM_BATCH) -> in
             deleted += max(count, 0)
             if count < batch:
                 break
+    _trim_states(connection, table, col)
     return deleted
+
+
+def _trim_states(connection: Any, events: str, col: dict[str, str]) -> None:
+    """Delete states whose event is gone, except the newest state of each component."""
+    from dashboards_live.models import ComponentState
+
+    quote = connection.ops.quote_name
+    table = quote(ComponentState._meta.db_table)
+    channel, key, eid = quote("channel"), quote("key"), quote("eid")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE e.{col['channel']} = "
+            f"{table}.{channel} AND e.{col['eid']} = {table}.{eid}) AND EXISTS (SELECT 1 FROM {table} n "
+            f"WHERE n.{channel} = {table}.{channel} AND n.{key} = {table}.{key} AND n.{eid} > {table}.{eid})"
+        )

@@ -62,11 +62,15 @@ class EventStore:
         from django.db import DatabaseError
         from django_eventstream.models import Event as Row
 
+        from dashboards_live.models import ComponentState
+
         for p in published:
             if p.id is not None:
                 # best effort: the publish already failed, and that is what gets reported
                 with contextlib.suppress(DatabaseError):
                     Row.objects.filter(channel=p.event.channel, eid=p.id).delete()
+                    # the next value builds on the state before this one again
+                    ComponentState.objects.filter(channel=p.event.channel, eid=p.id).delete()
 
     def next_id(self, channel: str) -> int | None:
         from django.db import DatabaseError

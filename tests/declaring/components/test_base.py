@@ -110,6 +110,7 @@ def test_slot_of_a_component_without_key_is_refused() -> None:
         Stat().render_slot(None)
 
 
-def test_value_components_have_no_state_to_recover() -> None:
+def test_value_components_store_no_state() -> None:
     stat = Stat("s")
-    assert stat.state_from(stat.render("1")) is None
+    assert stat.stored_state(stat.next_state(None, "1")) is None
+    assert stat.restore('{"text": "1"}') is None

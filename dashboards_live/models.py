@@ -1,0 +1,26 @@
+"""The one table of the app's own: a component's state, stored beside its fragment.
+
+A Chart's next value extends its window, so whoever publishes next (another
+host, push() after a restart) needs the window as data. It is stored here,
+keyed by the event it was rendered into, in the transaction that stores the
+event; the fragment browsers receive carries none of it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ComponentState(models.Model):
+    channel = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    # the stored event (django-eventstream's eid on `channel`) rendered from this state
+    eid = models.BigIntegerField()
+    state = models.TextField()
+    created = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "key", "eid"], name="dashboards_live_state_last")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.key}@{self.eid}"
