@@ -1,3 +1,5 @@
+"""The app's configuration: at start-up, django-eventstream is pointed at our storage and every setting is checked."""
+
 from django.apps import AppConfig
 from django.conf import settings
 

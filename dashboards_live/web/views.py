@@ -1,3 +1,5 @@
+"""The pages (dashboard index, one dashboard), the poll fallback's fragments, and the events endpoint Pushpin holds."""
+
 from __future__ import annotations
 
 from django.conf import settings
