@@ -10,7 +10,7 @@ from django.test import Client
 
 from dashboards_live.declaring.demo import Demo
 
-SHADOW = "tests.shadowapp"
+SHADOW = "tests.support.shadowapp"
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_components_of_two_dashboards_on_two_channels_are_two_streams() -> None:
 
 @pytest.mark.django_db
 def test_the_stream_url_follows_where_the_app_is_mounted(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.urls_under_a_prefix"
+    settings.ROOT_URLCONF = "tests.support.urls_under_a_prefix"
     html = render('{% live_component "demo.sse_stat" %}')
     assert 'sse-connect="/live/events/demo/"' in html
 

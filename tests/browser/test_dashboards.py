@@ -1,4 +1,4 @@
-"""A user's declared dashboards (tests/dashapp), end to end: real Pushpin, gunicorn, Chromium."""
+"""A user's declared dashboards (tests/support/dashapp), end to end: real Pushpin, gunicorn, Chromium."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 PUSH = (
     "import json, sys\n"
     "from dashboards_live import push_many\n"
-    "from tests.dashapp.dashboards import Ops\n"
+    "from tests.support.dashapp.dashboards import Ops\n"
     "values = json.loads(sys.stdin.read())\n"
     "push_many([(getattr(Ops, key), value) for key, value in values])\n"
 )
@@ -27,7 +27,7 @@ PUSH = (
 def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose project installs the test app, with a private dashboard."""
     s = Stack(Path(tmp_path_factory.mktemp("dashapp")))
-    s.env["DASHBOARDS_APPS"] = "tests.dashapp"
+    s.env["DASHBOARDS_APPS"] = "tests.support.dashapp"
     s.env["DASHBOARDS_CHANNELS"] = "vault=staff,*=public"
     try:
         yield s.start()
@@ -81,7 +81,7 @@ def test_values_from_the_loop_then_push_then_a_reload(app_stack: Stack, page: An
     page.wait_for_function("document.querySelector('#queue .stat-text')?.textContent === '12'", timeout=2_000)
     assert page.query_selector("#queue .stat-level-ok") is not None
 
-    # a post_save receiver pushing on commit (tests/dashapp/signals.py)
+    # a post_save receiver pushing on commit (tests/support/dashapp/signals.py)
     code = "from django.contrib.auth.models import User; User.objects.create_user('ann')"
     result = app_stack.manage("shell", "-c", code)
     assert result.returncode == 0, result.stderr
@@ -111,7 +111,7 @@ def test_a_poll_rate_component_keeps_updating_while_the_stream_is_blocked(app_st
 
 def test_the_indicator_follows_pushpin_going_away_and_coming_back(tmp_path: Path, page: Any) -> None:
     s = Stack(tmp_path / "stack")
-    s.env["DASHBOARDS_APPS"] = "tests.dashapp"
+    s.env["DASHBOARDS_APPS"] = "tests.support.dashapp"
     try:
         s.start()
         page.goto(s.url("/dashboards/ops/"))

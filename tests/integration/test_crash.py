@@ -14,7 +14,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.crash_after_store"}
+FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.support.crash_after_store"}
 CLIENTS = 3
 
 

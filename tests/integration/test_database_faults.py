@@ -17,7 +17,7 @@ from tests.support.stack import Stack, free_port
 
 pytestmark = pytest.mark.integration
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.feeds_for_tests"}
+FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.support.feeds_for_tests"}
 
 
 def stamps(events: list[SSEEvent]) -> list[tuple[float, float]]:

@@ -17,7 +17,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.feeds_for_tests"}
+FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.support.feeds_for_tests"}
 LEASE = 2.0
 
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.feeds_for_tests import CHANNEL
+from tests.support.feeds_for_tests import CHANNEL
 from tests.support.sse import SSEClient, SSEEvent
 from tests.support.stack import Stack, free_port
 
 pytestmark = pytest.mark.integration
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.feeds_for_tests"}
+FEEDS = {"DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.support.feeds_for_tests"}
 
 
 def tick(event: SSEEvent) -> tuple[int, float]:

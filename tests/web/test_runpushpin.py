@@ -24,7 +24,7 @@ from dashboards_live.management.base import exit_codes
 from dashboards_live.web import pushpin
 from tests.support.stack import free_port, require, stop, wait_listening
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GRIP_URL = "http://127.0.0.1:5561?key=k3y&verify-iss=pushpin"
 
 

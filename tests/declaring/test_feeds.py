@@ -48,7 +48,7 @@ def test_interval_must_be_a_positive_number(every: float) -> None:
 
 
 def test_autodiscover_loads_the_listed_modules() -> None:
-    with override_settings(DASHBOARDS_FEED_MODULES=["dashboards_live.declaring.demo", "tests.feeds_for_tests"]):
+    with override_settings(DASHBOARDS_FEED_MODULES=["dashboards_live.declaring.demo", "tests.support.feeds_for_tests"]):
         found = autodiscover()
     assert found is registry
     assert {"demo_stat", "demo_chart", "t_fast", "t_broken"} <= {f.name for f in found.all()}

@@ -204,15 +204,18 @@ def test_manage_py_check_reports_a_bad_declaration_and_runeventloop_will_not_sta
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.broken_dashboards"}
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DASHBOARDS_FEED_MODULES": "dashboards_live.declaring.demo,tests.support.broken_dashboards"}
     env.pop("DASHBOARDS_CHANNELS", None)
     check = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 1
-    assert "tests.broken_dashboards.Finance: (dashboards_live.E026) channel: 'finance' is not covered" in check.stderr
-    assert "tests.broken_dashboards.Finance: (dashboards_live.E023) layout: section 'Money' names 'profit'" in (
+    assert (
+        "tests.support.broken_dashboards.Finance: (dashboards_live.E026) channel: 'finance' is not covered"
+        in check.stderr
+    )
+    assert "tests.support.broken_dashboards.Finance: (dashboards_live.E023) layout: section 'Money' names 'profit'" in (
         check.stderr
     )
     loop = subprocess.run(

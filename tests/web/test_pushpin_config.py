@@ -7,7 +7,7 @@ import pytest
 
 from dashboards_live.web.pushpin import PushpinSettings, render_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings(**changes: object) -> PushpinSettings:

@@ -86,7 +86,7 @@ def test_a_missing_middleware_is_an_error_naming_it(settings: Any, middleware: s
 
 
 def test_urls_not_mounted_is_an_error_that_shows_the_include(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.urls_without_the_app"
+    settings.ROOT_URLCONF = "tests.support.urls_without_the_app"
     messages = installation(settings)
     assert ids(messages) == ["dashboards_live.E012"]
     assert 'include("dashboards_live.urls")' in (messages[0].hint or "")
@@ -95,7 +95,7 @@ def test_urls_not_mounted_is_an_error_that_shows_the_include(settings: Any) -> N
 def test_the_urls_may_be_mounted_under_any_prefix(settings: Any) -> None:
     from django.urls import reverse
 
-    settings.ROOT_URLCONF = "tests.urls_under_a_prefix"
+    settings.ROOT_URLCONF = "tests.support.urls_under_a_prefix"
     assert installation(settings) == []
     assert reverse("dashboards_live:events", args=["demo"]) == "/live/events/demo/"
 

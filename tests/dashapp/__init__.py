@@ -1,2 +1,0 @@
-"""A user's app, as the README's "Your own dashboard" section builds it: installed
-with DASHBOARDS_APPS=tests.dashapp by the end-to-end tests, never imported by unit tests."""
