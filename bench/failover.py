@@ -32,8 +32,8 @@ from tests.support.postgres import start_cluster  # noqa: E402
 from tests.support.sse import SSEClient, SSEEvent  # noqa: E402
 from tests.support.stack import Stack  # noqa: E402
 
-FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.feeds_for_tests"}
-INTERVAL = 0.5  # tests.feeds_for_tests.HA_EVERY
+FEEDS = {"DASHBOARDS_FEED_MODULES": "tests.support.feeds_for_tests"}
+INTERVAL = 0.5  # tests.support.feeds_for_tests.HA_EVERY
 
 
 def ticks(events: list[SSEEvent]) -> list[tuple[int, int, float]]:
