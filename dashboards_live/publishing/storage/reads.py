@@ -6,6 +6,7 @@ import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dashboards_live.publishing.storage.eventstream import storage_for
 
@@ -31,18 +32,8 @@ def last_events(channel: str, keys: Sequence[str]) -> dict[str, Last]:
     if not keys or storage_for(channel) is None:
         return {}
     connection = connections[router.db_for_read(Row)]
-    quote = connection.ops.quote_name
-    table = quote(Row._meta.db_table)
-    one = (
-        f"SELECT * FROM (SELECT {quote('type')}, {quote('data')}, {quote('created')} FROM {table} "
-        f"WHERE {quote('channel')} = %s AND {quote('type')} = %s ORDER BY {quote('eid')} DESC LIMIT 1) AS k{{i}}"
-    )
-    sql = " UNION ALL ".join(one.format(i=i) for i in range(len(keys)))
-    params = [value for key in keys for value in (channel, key)]
+    rows = _newest_per_key(connection, Row._meta.db_table, "type", ("type", "data", "created"), channel, keys)
     created_field = Row._meta.get_field("created")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     out = {}
     for kind, data, created in rows:
         when = created_field.to_python(created) if isinstance(created, str) else created
@@ -72,13 +63,22 @@ def last_states(channel: str, keys: Sequence[str]) -> dict[str, str]:
     if not keys:
         return {}
     connection = connections[router.db_for_read(ComponentState)]
+    rows = _newest_per_key(connection, ComponentState._meta.db_table, "key", ("key", "state"), channel, keys)
+    return {key: state for key, state in rows}
+
+
+def _newest_per_key(
+    connection: Any, table: str, key: str, columns: Sequence[str], channel: str, keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """`columns` of the row with the highest eid for each of `keys` on `channel`: one statement, one
+    index probe per key (indexes on (channel, key, eid)), whatever the number of rows stored."""
     quote = connection.ops.quote_name
-    table = quote(ComponentState._meta.db_table)
+    selected = ", ".join(quote(c) for c in columns)
     one = (
-        f"SELECT * FROM (SELECT {quote('key')}, {quote('state')} FROM {table} "
-        f"WHERE {quote('channel')} = %s AND {quote('key')} = %s ORDER BY {quote('eid')} DESC LIMIT 1) AS k{{i}}"
+        f"SELECT * FROM (SELECT {selected} FROM {quote(table)} WHERE {quote('channel')} = %s "
+        f"AND {quote(key)} = %s ORDER BY {quote('eid')} DESC LIMIT 1) AS k{{i}}"
     )
     sql = " UNION ALL ".join(one.format(i=i) for i in range(len(keys)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for key in keys for value in (channel, key)])
-        return {key: state for key, state in cursor.fetchall()}
+        cursor.execute(sql, [value for k in keys for value in (channel, k)])
+        return list(cursor.fetchall())
