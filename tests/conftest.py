@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import browser, page  # noqa: F401  (fixtures for every test that drives a page)
 from tests.support.postgres import Cluster, start_cluster
 from tests.support.stack import Stack
 

@@ -36,7 +36,6 @@ from typing import Any
 import pytest
 
 from dashboards_live.web import pushpin
-from tests.browser.conftest import CHROMIUM_ARGS
 from tests.support.stack import free_port, require, stop, wait_listening
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -469,7 +468,7 @@ def shows(page: Any, value: str, timeout: float) -> None:
     )
 
 
-def test_a_new_project_goes_live_with_the_documented_steps(project: Project) -> None:
+def test_a_new_project_goes_live_with_the_documented_steps(project: Project, browser: Any) -> None:
     p = project
     start_serving(p)
 
@@ -477,17 +476,8 @@ def test_a_new_project_goes_live_with_the_documented_steps(project: Project) -> 
     out = p.manage("sendevent", "--render", "shop.orders", LOADED_VALUE)
     assert "Published 'orders' on 'shop'" in out, out
 
-    from playwright.sync_api import sync_playwright
-
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                check_pages(p, browser)
-            finally:
-                browser.close()
+        check_pages(p, browser)
     except Exception as exc:
         raise AssertionError(f"{exc}{p.logs()}") from exc
 
