@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from dashboards_live.declaring.components import Component
 from dashboards_live.declaring.dashboards import Dashboard
-from dashboards_live.publishing.storage import Last, last_events
+from dashboards_live.publishing.encoding import browser_event_id
+from dashboards_live.publishing.storage import Last, last_events, storage_for
 
 # the app's own page has one stream, and its indicator this id
 PAGE_INDICATOR = "stream-state"
@@ -46,8 +48,23 @@ class LiveRegion:
         return [slot for block in self.blocks for slot in block.slots]
 
 
-def events_url(channel: str) -> str:
-    return reverse("dashboards_live:events", args=[channel])
+def events_url(channel: str, after: int = 0) -> str:
+    """The stream of `channel`, starting after stored event `after` (0: from the next one published).
+
+    A page renders from the stored events, then opens its stream: starting the
+    stream after the newest id the page could have rendered replays whatever
+    was published in between, so no value is lost between page and stream.
+    """
+    url = reverse("dashboards_live:events", args=[channel])
+    if after > 0:
+        url += "?" + urlencode({"lastEventId": browser_event_id(channel, after)})
+    return url
+
+
+def current_id(channel: str) -> int:
+    """The newest stored event id of `channel` (0: none stored)."""
+    storage = storage_for(channel)
+    return int(storage.get_current_id(channel)) if storage is not None else 0
 
 
 def live_region(
@@ -64,11 +81,13 @@ def live_region(
         for block in dashboard.blocks()
     ]
     shown = [c for _, members in blocks for c in members]
+    # read before the events: what is published after it replays on the stream
+    after = current_id(channel)
     last = last_events(channel, [c.key for c in shown])
     return LiveRegion(
         dashboard=dashboard,
         channel=channel,
-        events_url=events_url(channel),
+        events_url=events_url(channel, after),
         indicator_id=indicator_id,
         updated=max((e.created for e in last.values()), default=None),
         blocks=[

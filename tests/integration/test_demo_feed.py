@@ -57,7 +57,7 @@ def test_page_shows_the_last_stored_values_to_a_late_joiner(stack: Stack) -> Non
 
     stack.manage("demo_feed", "--iterations", "2", "--interval", "0.1", "--seed", "3", "--channel", "late", check=True)
     page = urllib.request.urlopen(stack.url("/demo/late/"), timeout=10).read().decode()
-    assert 'sse-connect="/events/late/"' in page
+    assert 'sse-connect="/events/late/?lastEventId=late%3A' in page
     assert "Waiting for the first value" not in page
     assert page.count('class="stat-text"') == 2 and 'data-points="2"' in page
 
