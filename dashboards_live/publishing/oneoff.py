@@ -9,6 +9,7 @@ InvalidEvent whose rule names what was broken.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import IO, Any, Literal
@@ -54,10 +55,27 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e999 parses to inf, which compact JSON would send on as Infinity
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return value
+
+
+def _finite_int(text: str) -> int:
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"the {len(text)}-digit integer {text[:20]}... is too large for a number") from None
+    return value
+
+
 def parse_json(raw: str | bytes) -> Any:
     text = decode(raw)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_finite_int)
     except ValueError as exc:
         raise InvalidEvent("json", f"data is not valid JSON: {exc}") from None
     except RecursionError:

@@ -154,6 +154,9 @@ def test_render_a_declared_component_takes_channel_and_event_from_the_dashboard(
         ("demo.nope", "1", "has no component 'nope'"),
         ("demo.latency", "3", "invalid chart value for demo.latency"),
         ("demo.queue", "{oops", "not valid JSON"),
+        ("demo.memory", "9" * 400, "too large for a number"),
+        ("demo.memory", "1e999", "not a finite number"),
+        ("demo.memory", '{"value": 1e999}', "not a finite number"),
     ],
 )
 def test_render_a_declared_component_refuses_bad_references_and_values(reference: str, data: str, words: str) -> None:

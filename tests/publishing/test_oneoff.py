@@ -140,3 +140,11 @@ def test_a_refusal_is_one_line_whatever_the_input() -> None:
     with pytest.raises(InvalidEvent) as info:
         prepare("c", "e", '{"\\n\\u2028x": 1}', "stat")
     assert str(info.value) == "invalid stat value: unknown Stat field(s): \\n\\u2028x"
+
+
+@pytest.mark.parametrize("raw", ["1e999", "-1e999", "[1, 1e400]", '{"a": 1e999}', "9" * 400, "Infinity", "NaN"])
+def test_json_that_is_no_finite_number_is_refused_on_every_mode(raw: str) -> None:
+    for mode in ("json", "stat"):
+        with pytest.raises(InvalidEvent) as info:
+            prepare("demo", "memory", raw, mode)
+        assert info.value.rule == "json" and len(str(info.value)) < 200

@@ -20,8 +20,20 @@ class InvalidValue(ValueError):
 
 
 def is_number(value: object) -> TypeGuard[float]:
+    """A finite float, or an int that is one: 10**400 is no measurement, and no float holds it."""
     # bool is an int to Python, never a measurement to a user
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value's repr for an error message, cut short (a refusal is one readable line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def optional_number(value: Any, what: str) -> float | None:
@@ -29,7 +41,7 @@ def optional_number(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if not is_number(value):
-        raise ValueError(f"{what} must be a finite number or None, not {value!r}")
+        raise ValueError(f"{what} must be a finite number or None, not {shown(value)}")
     return float(value)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards_live.declaring.components.base import Component, InvalidValue, is_number
+from dashboards_live.declaring.components.base import Component, InvalidValue, is_number, shown
 from dashboards_live.declaring.components.numbers import number_text
 from dashboards_live.declaring.components.svg import AXIS_HEIGHT, HEIGHT, WIDTH, plot_runs, time_axis
 
@@ -48,7 +48,7 @@ def _gap_or_number(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if not is_number(value):
-        raise InvalidValue(f"{what} must be finite numbers (or null for a gap), not {value!r}")
+        raise InvalidValue(f"{what} must be finite numbers (or null for a gap), not {shown(value)}")
     return float(value)
 
 
@@ -125,7 +125,7 @@ class Chart(Component):
     ) -> dict[str, Any]:
         when = time.time() if at is None else at
         if not is_number(when):
-            raise InvalidValue(f"a point's time is epoch seconds, not {at!r}")
+            raise InvalidValue(f"a point's time is epoch seconds, not {shown(at)}")
         point = {name: kept(_gap_or_number(value.get(name), "Chart points")) for name in self.series}
         times = [*times, round(float(when), 3)]
         columns = {name: [*columns[name], point[name]] for name in self.series}

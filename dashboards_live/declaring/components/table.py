@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards_live.declaring.components.base import Component, InvalidValue, is_number
+from dashboards_live.declaring.components.base import Component, InvalidValue, is_number, shown
 
 Row = list[str | int | float | None]
 
@@ -14,7 +14,7 @@ Row = list[str | int | float | None]
 def _cell(value: Any) -> str | int | float | None:
     if value is None or isinstance(value, str) or is_number(value):
         return value
-    raise InvalidValue(f"a Table cell is a string, a finite number or null, not {value!r}")
+    raise InvalidValue(f"a Table cell is a string, a finite number or null, not {shown(value)}")
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,29 @@ def test_value_components_store_no_state() -> None:
     stat = Stat("s")
     assert stat.stored_state(stat.next_state(None, "1")) is None
     assert stat.restore('{"text": "1"}') is None
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), float("inf"), float("nan"), True])
+def test_what_no_finite_float_holds_is_not_a_number(value: object) -> None:
+    from dashboards_live.declaring.components.base import is_number
+
+    assert not is_number(value)
+
+
+@pytest.mark.parametrize(
+    ("component", "value"),
+    [
+        (Stat("s"), 10**400),
+        (Stat("s"), {"text": "x", "value": 10**400}),
+        (Gauge("g"), 10**400),
+        (Chart("c"), 10**400),
+        (Chart("c"), [1, 10**400]),
+        (Table("t", columns=["a"]), [[10**400]]),
+    ],
+)
+def test_huge_integers_are_invalid_values_with_a_short_message(component: Component, value: object) -> None:
+    from dashboards_live.declaring.components import InvalidValue
+
+    with pytest.raises(InvalidValue) as info:
+        component.next_state(None, value, 1.0)
+    assert len(str(info.value)) < 200
