@@ -209,6 +209,9 @@ LOGGING = {
     },
     "loggers": {
         "dashboards_live": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # every 500 with its traceback, where systemd and docker collect it (Django's
+        # default sends them to mail_admins only when DEBUG is off)
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
     },
 }
 

@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "running.status",
             "running.metrics",
             "web.pages",
+            "web.resume",
             "web.views",
             "web.streams",
             "web.wsgi",

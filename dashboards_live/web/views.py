@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import render, resolve_url
 from django.urls import NoReverseMatch
 from django.views.decorators.cache import never_cache
@@ -21,6 +21,7 @@ from dashboards_live.publishing.encoding import grip_channel
 from dashboards_live.publishing.storage import last_events
 from dashboards_live.web import pages
 from dashboards_live.web.channels import ChannelRules, access_channels, refusal
+from dashboards_live.web.resume import BadStreamRequest, check_last_ids, meta_reader
 from dashboards_live.web.streams import grip_view
 
 DEMO_NAME = "demo"
@@ -104,14 +105,17 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
             "Event streams are served through Pushpin only: this request has no valid Grip-Sig.\n",
             content_type="text/plain",
         )
-    if "es-meta" not in request.GET:
-        # A plain 403 ends an EventSource for good; django-eventstream's own
-        # refusal is a 200 stream carrying one stream-error event. Pushpin's
-        # follow-up requests (es-meta, signed by us) are checked by
-        # django-eventstream against the user they carry.
-        reason = refusal(request.user, channel)
-        if reason is not None:
-            return HttpResponseForbidden(reason + "\n", content_type="text/plain")
+    try:
+        check_last_ids(request)
+        # Pushpin's follow-up requests carry their reader in es-meta (signed by us)
+        reader = meta_reader(request, channel)
+    except BadStreamRequest as exc:
+        return HttpResponseBadRequest(f"{exc}\n", content_type="text/plain")
+    # A plain 403 ends an EventSource for good; django-eventstream's own
+    # refusal is a 200 stream carrying one stream-error event.
+    reason = refusal(request.user if reader is None else reader, channel)
+    if reason is not None:
+        return HttpResponseForbidden(reason + "\n", content_type="text/plain")
     response: HttpResponse = eventstream_events(request, channel=channel)
     instruct = grip.instruct if grip else None
     if instruct is not None:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,27 @@ def test_direct_streaming_in_production_is_a_check_warning(tmp_path: Path) -> No
         DASHBOARDS_ALLOW_DIRECT_STREAMING="1",
     )
     assert "dashboards_live.W001" in result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_a_500_is_logged_with_its_traceback_to_stderr(settings: Any) -> None:
+    import io
+    import logging
+    from unittest import mock
+
+    from django.test import Client
+
+    handlers = [h for h in logging.getLogger("django.request").handlers if isinstance(h, logging.StreamHandler)]
+    assert handlers, "LOGGING sends django.request to a stream handler"
+    captured = io.StringIO()
+    previous = handlers[0].setStream(captured)
+    settings.DEBUG = False
+    try:
+        with mock.patch("dashboards_live.web.views.last_events", side_effect=RuntimeError("forced for the test")):
+            response = Client(raise_request_exception=False).get("/fragments/demo/sse_stat/")
+    finally:
+        handlers[0].setStream(previous)
+    assert response.status_code == 500
+    err = captured.getvalue()
+    assert "ERROR django.request: Internal Server Error: /fragments/demo/sse_stat/" in err
+    assert "Traceback" in err and "RuntimeError: forced for the test" in err
