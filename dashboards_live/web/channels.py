@@ -107,16 +107,20 @@ class ChannelRules:
         return rule is not None and user_meets(user, rule)
 
 
+ANONYMOUS_REFUSAL = "Channel {channel!r} needs a login."
+
+
 def refusal(user: Any, channel: str) -> str | None:
     """Why `user` may not read `channel` (one line), or None when they may."""
     rules = ChannelRules.from_settings()
     rule = rules.rule_for(channel)
-    if rule is None:
-        return f"Channel {channel!r} is not readable: it is not listed in DASHBOARDS_CHANNELS."
-    if user_meets(user, rule):
+    if rule is not None and user_meets(user, rule):
         return None
     if user is None or not user.is_authenticated:
-        return f"Channel {channel!r} needs a login."
+        # the same words whether the channel exists or not: a visitor cannot map the private ones
+        return ANONYMOUS_REFUSAL.format(channel=channel)
+    if rule is None:
+        return f"Channel {channel!r} is not readable: it is not listed in DASHBOARDS_CHANNELS."
     return f"Channel {channel!r} is not readable by this account (rule: {rule})."
 
 

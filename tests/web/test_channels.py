@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.http import HttpRequest
@@ -92,3 +94,13 @@ def test_channel_manager_reads_only_the_url_channel_and_follows_the_setting(sett
     assert manager.get_channels_for_request(HttpRequest(), {"channel": "bad name"}) == set()
     assert manager.can_read_channel(None, "open")
     assert not manager.can_read_channel(None, "closed")
+
+
+def test_an_anonymous_visitor_cannot_tell_a_private_channel_from_an_unknown_one(settings: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    from dashboards_live.web.channels import refusal
+
+    settings.DASHBOARDS_CHANNELS = {"vault": "staff", "sales": "group:sales"}
+    texts = {refusal(AnonymousUser(), channel) or "" for channel in ("vault", "sales", "nosuch", "other")}
+    assert {text.replace(text.split("'")[1], "X") for text in texts} == {"Channel 'X' needs a login."}
