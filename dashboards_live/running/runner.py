@@ -139,11 +139,20 @@ def describe(feeds: Sequence[Feed]) -> str:
     return ", ".join(f"{f.name} every {f.interval:g} s" for f in feeds)
 
 
+# the signals that ask for a clean stop: SIGHUP is a closed terminal (or a
+# careless `kill -HUP`), which must not end the loop without its summary
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 def install_stop_handlers(stop: Callable[[], None]) -> None:
-    """SIGTERM and SIGINT ask for a clean stop; a second SIGINT exits at once."""
+    """SIGTERM, SIGHUP and SIGINT ask for a clean stop; a second SIGINT exits at once."""
     interrupted = False
 
     def on_term(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        logger.warning("SIGHUP (the terminal closed?): stopping cleanly, as on SIGTERM")
         stop()
 
     def on_int(signum: int, frame: FrameType | None) -> None:
@@ -156,6 +165,7 @@ def install_stop_handlers(stop: Callable[[], None]) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGHUP, on_hup)
 
 
 def run_feeds(
@@ -166,7 +176,7 @@ def run_feeds(
     stream: TextIO | None = None,
     notifier: Notifier | None = None,
 ) -> LoopSummary:
-    """Run the feeds until stopped (SIGTERM, SIGINT) or until the bounds in `options`."""
+    """Run the feeds until stopped (SIGTERM, SIGHUP, SIGINT) or until the bounds in `options`."""
     stream = sys.stderr if stream is None else stream
     live = configure_logging(
         options.verbosity,
@@ -201,7 +211,7 @@ def run_feeds(
         except OSError as exc:
             raise MetricsUnavailable(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
         logger.info("metrics on http://%s/metrics", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     install_stop_handlers(loop.request_stop)
     logger.info("running %d feed(s): %s", len(feeds), describe(feeds))
     stop_leases = threading.Event()

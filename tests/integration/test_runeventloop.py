@@ -119,11 +119,14 @@ def test_fifty_publishes_a_second_arrive_as_they_go_not_when_publishing_pauses(s
     assert statistics.median(delays) < 0.1, statistics.median(delays)
 
 
-def test_sigterm_exits_0_within_2_s_and_the_last_events_arrive(stack: Stack, client: SSEClient) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_exits_0_within_2_s_and_the_last_events_arrive(
+    stack: Stack, client: SSEClient, stop: signal.Signals
+) -> None:
     proc = stack.spawn("runeventloop", "t_fast", "t_slow", "--status-every", "0", env=FEEDS)
     client.wait_for(lambda ev: len(client.named("fast")) >= 5, 10)
     began = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(stop)
     code, out, err = finish(proc, timeout=5)
     assert time.monotonic() - began < 2
     assert code == 0, err
@@ -135,6 +138,8 @@ def test_sigterm_exits_0_within_2_s_and_the_last_events_arrive(stack: Stack, cli
     assert len(client.named("fast")) + len(client.named("slow")) == int(summary.group(2))
     assert tick(client.named("fast")[-1])[0] == len(client.named("fast")) - 1
     assert "Traceback" not in err
+    if stop == signal.SIGHUP:
+        assert "SIGHUP" in err and "stopping cleanly" in err
 
 
 class SilentPushpin:

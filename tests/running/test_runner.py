@@ -67,9 +67,27 @@ def test_run_feeds_tells_systemd_ready_watchdog_status_and_stopping(
 
 
 def test_run_feeds_puts_the_signal_handlers_back() -> None:
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    before = [signal.getsignal(s) for s in signals]
     run_feeds(feeds(), sink(), RunOptions(iterations=1, status_every=0, verbosity=0), notifier=Notifier({}))
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert [signal.getsignal(s) for s in signals] == before
+
+
+def test_sighup_is_a_clean_stop_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    from dashboards_live.running.runner import install_stop_handlers
+
+    stops: list[bool] = []
+    before = signal.getsignal(signal.SIGHUP)
+    try:
+        install_stop_handlers(lambda: stops.append(True))
+        with caplog.at_level("WARNING", logger="dashboards_live"):
+            signal.raise_signal(signal.SIGHUP)
+    finally:
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, before)
+    assert stops == [True]
+    assert "SIGHUP" in caplog.text and "stopping cleanly" in caplog.text
 
 
 def test_status_lines_go_to_the_log_at_their_interval(caplog: pytest.LogCaptureFixture) -> None:
