@@ -64,7 +64,12 @@ def file_lock(path: str, deadline: float) -> Iterator[None]:
     import fcntl
     import os
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        # an unwritable database folder (or a full disk) is a publish failure the loop
+        # retries with backoff and sendevent reports in one line, not a dead thread
+        raise PublishError(f"cannot open the publish lock {path}: {exc.strerror or exc}") from None
     try:
         while True:
             try:
