@@ -53,19 +53,25 @@ def export_item(event: Event, stored_id: int | None, *, shared: bool = True) -> 
     per event, which counts at thousands of events a second.
 
     `shared` (DASHBOARDS_SHARED_FRAMES, the default): the frame carries its
-    browser id itself, so every subscriber of the channel gets the same bytes
-    and Pushpin runs no filter per delivery. Our streams hold one data channel
-    each, so the id django-eventstream's build-id filter would build is exactly
-    this one. Without it: django-eventstream's own item, with "%I" filled in per
-    subscriber by Pushpin's build-id filter (and "%" escaped for that filter).
+    browser id itself, so every subscriber of the channel gets the same bytes.
+    Our streams hold one data channel each, so the id django-eventstream's
+    build-id filter would build is exactly this one. Streams keep that filter
+    (django-eventstream's send_event items need it, and Pushpin ends a stream
+    that gets an item asking for a filter it does not hold), and Pushpin runs a
+    stream's filters on every frame, so ours come escaped for it too ("%" as
+    "%%"): it hands every subscriber the same unescaped bytes. Without
+    `shared`: django-eventstream's own item, with "%I" filled in per subscriber.
     """
     from django_eventstream.utils import sse_encode_event
 
     if stored_id is None:
-        content = sse_encode_event(event.name, event.data)
+        # escaped too: the stream's build-id filter reads every frame, id or not
+        content = sse_encode_event(event.name, event.data, escape=True)
         return {"http-stream": {"content": content}, "channel": grip_channel(event.channel)}
     if shared:
-        content = sse_encode_event(event.name, event.data, event_id=browser_event_id(event.channel, stored_id))
+        content = sse_encode_event(
+            event.name, event.data, event_id=browser_event_id(event.channel, stored_id), escape=True
+        )
         stream: dict[str, Any] = {"content": content}
     else:
         content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)

@@ -25,7 +25,11 @@ from dashboards_live.web.resume import BadStreamRequest, check_last_ids, meta_re
 from dashboards_live.web.streams import grip_view
 
 DEMO_NAME = "demo"
-PER_DELIVERY_FILTERS = ("build-id", "skip-users")
+# skip-users runs a user-list check on every delivery, for send_event's
+# skip_user_ids; the app's streams deliver to every reader of a channel.
+# build-id stays: send_event's items ask for it, and Pushpin ends a stream
+# whose filters lack one an item asks for.
+PER_DELIVERY_FILTERS = ("skip-users",)
 ANONYMOUS_KICKS = "user-anonymous"
 # django-eventstream opens every stream with a 2 KB comment, for browsers that
 # buffered the first bytes of a response (old IE, XHR polyfills). EventSource
@@ -121,8 +125,7 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
     if instruct is not None:
         response.content = response.content.removeprefix(OPENING_PADDING)
     if instruct is not None and shared_frames():
-        # our frames carry their id and we publish to no user lists: Pushpin
-        # need not run build-id and skip-users for every delivery of this stream
+        # we publish to no user lists: Pushpin need not check one for every delivery
         data = grip_channel(channel)
         for held in instruct.channels:
             if held.name == data:
@@ -132,9 +135,6 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
             # user's streams (revocation); nobody kicks the anonymous user, and a
             # second subscription costs Pushpin about as much again per connect
             instruct.channels = [held for held in instruct.channels if held.name != ANONYMOUS_KICKS]
-        # events replayed in this response come escaped for that build-id filter
-        # (every "%" doubled, ids already filled in): undo it here instead
-        response.content = response.content.replace(b"%%", b"%")
     rule = ChannelRules.from_settings().rule_for(channel)
     if instruct is not None and rule is not None:
         for name in access_channels(rule):

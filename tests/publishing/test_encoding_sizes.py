@@ -32,10 +32,12 @@ def pubcontrol_item(event: Event, stored_id: int | None, shared: bool = False) -
     from gripcontrol import HttpStreamFormat
     from pubcontrol import Item
 
+    # every frame escaped for the build-id filter the streams hold (django-eventstream
+    # escapes only the frames it asks the filter to fill in)
     if stored_id is None:
-        item = Item(HttpStreamFormat(sse_encode_event(event.name, event.data)))
+        item = Item(HttpStreamFormat(sse_encode_event(event.name, event.data, escape=True)))
     elif shared:
-        content = sse_encode_event(event.name, event.data, event_id=make_id({event.channel: stored_id}))
+        content = sse_encode_event(event.name, event.data, event_id=make_id({event.channel: stored_id}), escape=True)
         item = Item(HttpStreamFormat(content), id=str(stored_id), prev_id=str(stored_id - 1))
     else:
         content = sse_encode_event(event.name, event.data, event_id="%I", escape=True)

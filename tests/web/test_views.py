@@ -203,7 +203,7 @@ def test_home_lists_the_dashboards_when_the_demo_is_not_installed(client: Client
     assert response.status_code == 302 and response["Location"] == "/dashboards/"
 
 
-def test_streams_ask_pushpin_for_no_per_delivery_filters(client: Client, settings: Any) -> None:
+def test_streams_ask_pushpin_for_build_id_only(client: Client, settings: Any) -> None:
     EventStore().append([Event("demo", "sse_stat", "<b>1</b>")])  # a last id: build-id would be asked for
 
     def data_channel() -> str:
@@ -211,7 +211,8 @@ def test_streams_ask_pushpin_for_no_per_delivery_filters(client: Client, setting
         [part] = [p.strip() for p in header.split(",") if p.strip().startswith("events-demo")]
         return part
 
-    assert data_channel() == "events-demo; prev-id=1"
+    # send_event's items ask for build-id; nobody here publishes to user lists
+    assert data_channel() == "events-demo; prev-id=1; filter=build-id"
     settings.DASHBOARDS_SHARED_FRAMES = False
     assert "filter=build-id" in data_channel() and "filter=skip-users" in data_channel()
 
