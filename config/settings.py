@@ -180,9 +180,9 @@ DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum
 # (0: no cap). The newest event of every component is always kept, so a page
 # opened after a quiet day still shows current values.
 # Frames carry their own browser id, the same bytes for every subscriber, and
-# streams ask Pushpin for no per-delivery filters (build-id, skip-users). Off:
-# django-eventstream's own items, for a project that publishes with
-# send_event(skip_user_ids=...) into these channels.
+# streams skip Pushpin's per-delivery user-list check (skip-users). Off:
+# django-eventstream's own items (ids built per subscriber), for a project whose
+# send_event(skip_user_ids=...) must really skip those users.
 DASHBOARDS_SHARED_FRAMES = envbool("DASHBOARDS_SHARED_FRAMES", True)
 DASHBOARDS_RETENTION = envfloat("DASHBOARDS_RETENTION", 24 * 3600.0, minimum=1)
 DASHBOARDS_RETENTION_EVENTS = envint("DASHBOARDS_RETENTION_EVENTS", 100_000, minimum=0)

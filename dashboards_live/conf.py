@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARDS_PUBLISH_URLS": [],
     # Bound on one publish to Pushpin, connecting included (seconds).
     "DASHBOARDS_PUBLISH_TIMEOUT": 5.0,
-    # One frame for every subscriber, no per-delivery filters in Pushpin.
+    # One frame for every subscriber (its id built in), no per-delivery user-list check.
     "DASHBOARDS_SHARED_FRAMES": True,
     # Stored events older than this many seconds are trimmed...
     "DASHBOARDS_RETENTION": 24 * 3600.0,
@@ -155,7 +155,7 @@ def max_data_bytes() -> int:
 
 
 def shared_frames() -> bool:
-    """DASHBOARDS_SHARED_FRAMES: one frame for every subscriber, no per-delivery filters in Pushpin."""
+    """DASHBOARDS_SHARED_FRAMES: one frame for every subscriber, no per-delivery user-list check in Pushpin."""
     return bool(setting("DASHBOARDS_SHARED_FRAMES"))
 
 
