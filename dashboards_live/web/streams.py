@@ -20,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, reverse
 from django_grip import GripMiddleware
@@ -120,7 +122,6 @@ def grip_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     instructions turned into headers; doing it here spares every project a
     middleware to add (and every page request the work).
     """
-    middlewares: dict[tuple[Any, ...], CachedGripMiddleware] = {}
 
     def no_response(request: HttpRequest) -> HttpResponse:
         raise AssertionError("grip_view calls the view itself")
@@ -129,12 +130,9 @@ def grip_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if hasattr(request, "grip"):
             return view(request, *args, **kwargs)
-        # one middleware (and signature cache) per Grip configuration
-        key = _grip_settings()
-        middleware = middlewares.get(key)
+        middleware = _middlewares.get(view)
         if middleware is None:
-            middlewares.clear()
-            middleware = middlewares[key] = CachedGripMiddleware(no_response)
+            middleware = _middlewares[view] = CachedGripMiddleware(no_response)
         refused: HttpResponse | None = middleware.process_request(request)
         if refused is not None:
             return refused
@@ -144,8 +142,16 @@ def grip_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapped
 
 
-def _grip_settings() -> tuple[Any, ...]:
-    return tuple(repr(getattr(settings, name, None)) for name in ("GRIP_URL", "GRIP_PROXIES", "GRIP_VERIFY_KEY"))
+# one middleware (and signature cache) per wrapped view, built from the Grip
+# settings at its first request and dropped when a test changes them
+_middlewares: dict[Callable[..., HttpResponse], CachedGripMiddleware] = {}
+GRIP_SETTINGS = frozenset({"GRIP_URL", "GRIP_PROXIES", "GRIP_VERIFY_KEY"})
+
+
+@receiver(setting_changed)
+def _grip_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in GRIP_SETTINGS:
+        _middlewares.clear()
 
 
 class StreamHandler(WSGIHandler):
