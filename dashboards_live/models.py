@@ -1,4 +1,4 @@
-"""The one table of the app's own: a component's state, stored beside its fragment.
+"""The app's own tables: a component's state, stored beside its fragment; who is watching.
 
 A Chart's next value extends its window, so whoever publishes next (another
 host, push() after a restart) needs the window as data. It is stored here,
@@ -24,3 +24,19 @@ class ComponentState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.key}@{self.eid}"
+
+
+class Viewers(models.Model):
+    """Open streams per channel, as Pushpin's statistics said (written by `runpushpinstats`).
+
+    The row whose channel is "" stands for Pushpin as a whole: its count is the
+    open connections, and its presence says the statistics are known at all.
+    Rows are good until `expires`: a stopped reader leaves nothing that looks current.
+    """
+
+    channel = models.CharField(max_length=64, primary_key=True)
+    subscribers = models.PositiveIntegerField()
+    expires = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.channel or '(all)'}: {self.subscribers}"
