@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "web.channels",
             "conf",
             "running.systemd",
+            "running.pushpinstats",
         },
     ),
     (
@@ -39,6 +40,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "declaring.feeds",
             "web.pushpin",
             "running.ha",
+            "running.viewers",
         },
     ),
     ("delivery engine", {"publishing.delivery"}),
@@ -59,6 +61,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "running.runner",
             "running.status",
             "running.metrics",
+            "running.statsreader",
             "web.pages",
             "web.resume",
             "web.views",

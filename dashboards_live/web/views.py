@@ -19,6 +19,7 @@ from dashboards_live.declaring import dashboards
 from dashboards_live.declaring.dashboards import Dashboard
 from dashboards_live.publishing.encoding import grip_channel
 from dashboards_live.publishing.storage import last_events
+from dashboards_live.running import viewers
 from dashboards_live.web import pages
 from dashboards_live.web.channels import ChannelRules, access_channels, refusal
 from dashboards_live.web.resume import BadStreamRequest, check_last_ids, meta_reader
@@ -41,7 +42,10 @@ OPENING_PADDING = b":" + b" " * 2048 + b"\n\n"
 def dashboard_index(request: HttpRequest) -> HttpResponse:
     rules = ChannelRules.from_settings()
     readable = [d for d in dashboards.autodiscover().all() if rules.can_read(request.user, d.channel)]
-    context = {"dashboards": readable, "hidden": not readable, "login_url": _login_url()}
+    # None while no count is current (runpushpinstats not running): the page then shows none
+    counts = viewers.watching()
+    listed = [(d, None if counts is None else counts.get(d.channel, 0)) for d in readable]
+    context = {"dashboards": readable, "listed": listed, "hidden": not readable, "login_url": _login_url()}
     return render(request, "dashboards_live/index.html", context)
 
 
@@ -79,7 +83,10 @@ def _page(request: HttpRequest, dashboard: type[Dashboard], channel: str) -> Htt
     refused = _refused(request, channel)
     if refused is not None:
         return refused
-    return render(request, "dashboards_live/dashboard.html", pages.context(pages.live_region(dashboard, channel)))
+    region = pages.live_region(dashboard, channel)
+    return render(
+        request, "dashboards_live/dashboard.html", pages.context(region, watching=viewers.watching_channel(channel))
+    )
 
 
 @never_cache

@@ -234,3 +234,19 @@ def test_a_stream_opens_without_django_eventstreams_2kb_padding(client: Client) 
     # the stream opens at once with stream-open, then replays what was missed
     assert body.startswith(b"event: stream-open\ndata:\n\n"), body[:80]
     assert b"<b>1</b>" in body and b" " * 64 not in body
+
+
+def test_the_index_and_the_page_show_who_is_watching(client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboards_live.running import viewers
+
+    assert "watching" not in client.get("/dashboards/").content.decode(), "no count known: none shown"
+    assert "watching" not in client.get(DEMO_PAGE).content.decode()
+    viewers.store({"demo": 3}, 3, timezone.now() + timedelta(seconds=30))
+    assert '<span class="watching">3 watching</span>' in client.get("/dashboards/").content.decode()
+    assert '<span class="watching">3 watching</span>' in client.get(DEMO_PAGE).content.decode()
+    viewers.store({"ops": 2}, 2, timezone.now() + timedelta(seconds=30))
+    assert '<span class="watching">0 watching</span>' in client.get(DEMO_PAGE).content.decode()
