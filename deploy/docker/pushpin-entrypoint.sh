@@ -14,4 +14,10 @@ sed -e "s|^rundir=.*|rundir=/var/run/pushpin|" \
     -e "s|^push_in_http_addr=.*|push_in_http_addr=0.0.0.0|" \
     -e "s|tcp://127.0.0.1:|tcp://0.0.0.0:|" \
     /config/pushpin.conf > /etc/pushpin/pushpin.conf
+# behind the HTTP/2 front (deploy/nginx/): Django learns the scheme from nginx's
+# X-Forwarded-Proto, and the client's address from the one X-Forwarded-For entry nginx writes
+if [ "${PUSHPIN_BEHIND_PROXY:-0}" = 1 ]; then
+    sed -i -e "s|^accept_x_forwarded_protocol=.*|accept_x_forwarded_protocol=true|" \
+        -e "s|^x_forwarded_for=.*|x_forwarded_for=truncate:1,append|" /etc/pushpin/pushpin.conf
+fi
 exec pushpin --config /etc/pushpin/pushpin.conf --merge-output
