@@ -84,6 +84,11 @@ class Front:
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def cert(self) -> Path:
+        """The self-signed certificate it serves (a client's CA file)."""
+        return self.base / "cert.pem"
+
     def url(self, path: str = "/") -> str:
         return f"https://127.0.0.1:{self.https_port}{path}"
 
