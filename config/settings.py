@@ -186,6 +186,10 @@ DASHBOARDS_PUBLISH_TIMEOUT = envfloat("DASHBOARDS_PUBLISH_TIMEOUT", 5.0, minimum
 DASHBOARDS_SHARED_FRAMES = envbool("DASHBOARDS_SHARED_FRAMES", True)
 DASHBOARDS_RETENTION = envfloat("DASHBOARDS_RETENTION", 24 * 3600.0, minimum=1)
 DASHBOARDS_RETENTION_EVENTS = envint("DASHBOARDS_RETENTION_EVENTS", 100_000, minimum=0)
+# A reconnect (Last-Event-ID) replays the newest event of each whole-state component
+# and at most this many of the newest events that are not whole state (a log, or a
+# send_event name no component declared).
+DASHBOARDS_REPLAY_MAX_EVENTS = envint("DASHBOARDS_REPLAY_MAX_EVENTS", 100, minimum=1)
 # Streams only through Pushpin (signed). Direct streaming hangs a WSGI worker per
 # client; allow it only for development with an ASGI server.
 DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING", False)

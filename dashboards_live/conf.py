@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARDS_RETENTION": 24 * 3600.0,
     # ...and those more than this many behind a channel's newest (0: no cap).
     "DASHBOARDS_RETENTION_EVENTS": 100_000,
+    # A reconnect replays the newest event of each whole-state component, and at most
+    # this many (the newest) of the events that are not whole state (logs, raw send_event names).
+    "DASHBOARDS_REPLAY_MAX_EVENTS": 100,
     # Streams only through Pushpin (signed); direct streaming is for development.
     "DASHBOARDS_ALLOW_DIRECT_STREAMING": False,
     # Who may read which channel: names or fnmatch patterns -> rule ("demo" is public unless listed).
@@ -168,9 +171,18 @@ def retention() -> tuple[float, int]:
     return age, cap
 
 
+def replay_max_events() -> int:
+    """DASHBOARDS_REPLAY_MAX_EVENTS: events that are not whole state replayed to a reconnect, at most."""
+    value = setting("DASHBOARDS_REPLAY_MAX_EVENTS")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError("DASHBOARDS_REPLAY_MAX_EVENTS", f"must be a whole number, at least 1, not {value!r}")
+    return value
+
+
 def check() -> None:
     """Every publishing setting, read once at start-up: the first bad one raises ConfigError."""
     publish_targets()
     publish_timeout()
     max_data_bytes()
     retention()
+    replay_max_events()

@@ -91,6 +91,10 @@ class Event:
     # the component's state as JSON (a Chart's window), stored beside the fragment
     # for the next value to build on; never sent to browsers
     state: str | None = field(default=None, compare=False, repr=False)
+    # whether the event carries its component's whole state (a reconnect then
+    # replays only the newest of its name), a log's (replayed in full), or
+    # None: not declared here (a raw name), storage goes by what it was told before
+    whole_state: bool | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate_channel(self.channel)
@@ -104,12 +108,18 @@ class Event:
 
 
 def make_event(
-    channel: str, name: str, data: str | bytes, *, max_bytes: int | None = None, state: str | None = None
+    channel: str,
+    name: str,
+    data: str | bytes,
+    *,
+    max_bytes: int | None = None,
+    state: str | None = None,
+    whole_state: bool | None = None,
 ) -> Event:
     """An Event from raw input (bytes are decoded as UTF-8); `max_bytes` may only tighten the limit."""
     validate_channel(channel)
     validate_event_name(name)
-    return Event(channel, name, validate_data(data, max_bytes), state)
+    return Event(channel, name, validate_data(data, max_bytes), state, whole_state)
 
 
 @dataclass(frozen=True)

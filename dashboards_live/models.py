@@ -26,6 +26,26 @@ class ComponentState(models.Model):
         return f"{self.channel}/{self.key}@{self.eid}"
 
 
+class EventKind(models.Model):
+    """How a stored event name replays on its channel, as its publisher declared it.
+
+    Whole state (every component's events): a reconnect gets only the newest
+    event of the name. Otherwise (a log): every event, the newest
+    DASHBOARDS_REPLAY_MAX_EVENTS at most. Names no publisher declared (raw
+    send_event names) have no row and replay as a log.
+    """
+
+    channel = models.CharField(max_length=64)
+    name = models.CharField(max_length=64)
+    whole_state = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "name"], name="dashboards_live_kind_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.name}: {'whole state' if self.whole_state else 'log'}"
+
+
 class Viewers(models.Model):
     """Open streams per channel, as Pushpin's statistics said (written by `runpushpinstats`).
 

@@ -103,7 +103,13 @@ def render_all(values: Sequence[tuple[Component, Any]], at: float) -> list[Event
         final[where] = (component, states[where])
     # every event is the component's whole state: one per component carries all its values
     return [
-        make_event(channel, key, component.render(state), state=component.stored_state(state))
+        make_event(
+            channel,
+            key,
+            component.render(state),
+            state=component.stored_state(state),
+            whole_state=component.whole_state,
+        )
         for (channel, key), (component, state) in final.items()
     ]
 

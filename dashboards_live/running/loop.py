@@ -339,7 +339,9 @@ class EventLoop:
         try:
             state = feed.component.next_state(run.state, value)
             component = feed.component
-            event = Event(feed.channel, feed.event, component.render(state), component.stored_state(state))
+            event = Event(
+                feed.channel, feed.event, component.render(state), component.stored_state(state), component.whole_state
+            )
         except Exception as exc:
             self._feed_failed(run, exc, now)
             return []

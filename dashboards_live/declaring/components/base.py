@@ -54,6 +54,9 @@ class Component:
     announces: ClassVar[bool] = True
     # whether next_state needs the previous state (so a publisher elsewhere must read it back with state_from)
     builds_on_previous: ClassVar[bool] = False
+    # each event carries the whole state, so a reconnect replays only the newest;
+    # False for a kind whose events add to what came before (a log): replayed in full
+    whole_state: ClassVar[bool] = True
 
     def __init__(
         self, key: str | None = None, *, title: str = "", width: int = 1, poll_rate: float | None = None

@@ -92,7 +92,26 @@ def _append_to_channel(channel: str, events: Sequence[Event]) -> int:
     states = [(channel, e.name, first + i, e.state, created) for i, e in enumerate(events) if e.state is not None]
     if states:
         _insert_states(connection, states)
+    kinds = {e.name: e.whole_state for e in events if e.whole_state is not None}
+    if kinds:
+        _record_kinds(connection, channel, kinds)
     return int(first)
+
+
+def _record_kinds(connection: BaseDatabaseWrapper, channel: str, kinds: dict[str, bool]) -> None:
+    """Remember how each name replays (replay.py reads it); a row is only rewritten when that changes."""
+    from dashboards_live.models import EventKind
+
+    quote = connection.ops.quote_name
+    table = quote(EventKind._meta.db_table)
+    flag = quote("whole_state")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({quote('channel')}, {quote('name')}, {flag}) VALUES (%s, %s, %s) "
+            f"ON CONFLICT ({quote('channel')}, {quote('name')}) DO UPDATE SET {flag} = excluded.{flag} "
+            f"WHERE {table}.{flag} <> excluded.{flag}",
+            [(channel, name, whole) for name, whole in kinds.items()],
+        )
 
 
 def _insert_states(connection: BaseDatabaseWrapper, rows: list[tuple[str, str, int, str, Any]]) -> None:
