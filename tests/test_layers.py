@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "models",
             "declaring.feeds",
             "web.pushpin",
+            "web.pushpinsupervisor",
             "running.ha",
             "running.viewers",
         },

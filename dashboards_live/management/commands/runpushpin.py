@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-import sys
+import signal
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -11,12 +11,14 @@ from django.core.management.base import BaseCommand
 
 from dashboards_live.management.base import exit_codes
 from dashboards_live.web import pushpin
+from dashboards_live.web.pushpinsupervisor import Supervisor, SystemProcesses
 
 
 class Command(BaseCommand):
     help = (
         "Run Pushpin in the foreground with the app's Pushpin config (DASHBOARDS_PUSHPIN_CONFIG), its signing key and "
-        "publish port taken from GRIP_URL so that it matches every publisher.\n"
+        "publish port taken from GRIP_URL so that it matches every publisher. When any of Pushpin's processes exits, "
+        "it stops the rest and starts Pushpin again (backoff 0.5 s doubling to 30 s); SIGTERM or SIGINT stop it.\n"
         "Example: python manage.py runpushpin --http-port 7999 --web 127.0.0.1:8000"
     )
     # It checks the one setting it uses (GRIP_URL) itself, in one line; the
@@ -79,11 +81,25 @@ class Command(BaseCommand):
                 self.stdout.write(str(conf))
                 return
             argv = pushpin.argv(instance, loglevel)
-            pushpin.check_ports_free(instance)
-        self.stderr.write(
-            f"Pushpin: browsers on :{instance.client_port}, publishes on "
-            f"127.0.0.1:{instance.settings.publish_port}, routes to {instance.web}"
-        )
+            banner = [
+                f"Pushpin: browsers on :{instance.client_port}, publishes on "
+                f"127.0.0.1:{instance.settings.publish_port}, routes to {instance.web}"
+            ]
+
+            def before_start() -> None:
+                # Pushpin starts without complaint on a taken port
+                pushpin.check_ports_free(instance)
+                while banner:
+                    self.say(banner.pop())
+
+            supervisor = Supervisor(
+                argv, SystemProcesses(instance.settings.rundir, conf), log=self.say, before_start=before_start
+            )
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: supervisor.stop())
+            supervisor.run()
+        self.say(f"Pushpin: stopped ({supervisor.restarts} restart(s)).")
+
+    def say(self, line: str) -> None:
+        self.stderr.write(line)
         self.stderr.flush()
-        sys.stdout.flush()
-        os.execv(argv[0], argv)
