@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from dashboards_live.errors import PublishError
 from dashboards_live.models import Viewers
 
 # the row that stands for Pushpin as a whole (no channel is named "")
 ALL = ""
+
+
+def check() -> None:
+    """PublishError (exit 1) if the table cannot be read: a reader should not start to fail at every store."""
+    try:
+        Viewers.objects.exists()
+    except DatabaseError as exc:
+        message = " ".join(str(exc).split())
+        raise PublishError(f"cannot read the viewer counts' table ({message}): run manage.py migrate") from None
 
 
 def store(counts: Mapping[str, int], connections: int, expires: datetime) -> None:

@@ -36,3 +36,19 @@ def test_clear() -> None:
     viewers.store({"demo": 3}, 3, NOW + timedelta(seconds=15))
     viewers.clear()
     assert viewers.watching(NOW) is None
+
+
+def test_check_names_the_fix_when_the_table_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import DatabaseError
+
+    from dashboards_live.errors import PublishError
+    from dashboards_live.models import Viewers
+
+    viewers.check()
+
+    def missing() -> bool:
+        raise DatabaseError("no such table:\n dashboards_live_viewers")
+
+    monkeypatch.setattr(Viewers.objects, "exists", missing)
+    with pytest.raises(PublishError, match=r"\(no such table: dashboards_live_viewers\): run manage.py migrate"):
+        viewers.check()

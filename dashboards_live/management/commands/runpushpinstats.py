@@ -23,6 +23,9 @@ class Command(BaseCommand):
         "runpushpinstats --stats-spec tcp://pushpin-1:5564 --stats-spec tcp://pushpin-2:5564"
     )
 
+    # it checks the database itself; the web process's checks are not its business
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--stats-spec",
@@ -62,6 +65,7 @@ class Command(BaseCommand):
     ) -> str:
         with exit_codes():
             check_database()
+            viewers.check()
             if warmup is None:
                 warmup = statsreader.config_seconds(pushpin.shipped_template(), "stats_subscription_ttl") or 0.0
         specs = specs or [statsreader.default_spec()]
@@ -93,7 +97,8 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
             if stop_metrics is not None:
                 stop_metrics()
-            self.forget()
+            if reader.last_stored is not None:
+                self.forget()
         return f"runpushpinstats: {received} messages read. Done." if self.verbosity >= 1 else ""
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
