@@ -8,6 +8,7 @@ use; production sets DJANGO_DEBUG=0 and the variables docs/configuration.md list
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_eventstream",
     "django_htmx",
     "dashboards_live",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # turns a locked-out login into config.loginlimit.locked_out's page; last, as axes asks
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -150,6 +154,30 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login limits (django-axes, config/loginlimit.py; docs/security.md): after
+# DJANGO_LOGIN_FAILURE_LIMIT failures for one username from one address, or
+# DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT from one address whatever the username, logins
+# from there are refused with a 429 for DJANGO_LOGIN_COOLOFF seconds after the last
+# attempt, before any password is hashed. `python manage.py axes_reset` unlocks.
+AUTHENTICATION_BACKENDS = [
+    "config.loginlimit.LoginLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "config.loginlimit.LoginLimitHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = envint("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=0)
+AXES_COOLOFF_TIME = timedelta(seconds=envfloat("DJANGO_LOGIN_COOLOFF", 900.0, minimum=1))
+AXES_RESET_ON_SUCCESS = True
+# axes' history of successful logins grows without bound and nothing reads it
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "config.loginlimit.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.loginlimit.client_address"
+# Django listens on loopback behind Pushpin, whose config writes X-Forwarded-For
+# (x_forwarded_for=truncate:0,append): its left-most entry is the client. Off: the
+# TCP peer (REMOTE_ADDR), for a Django that clients reach without Pushpin.
+LOGIN_TRUST_X_FORWARDED_FOR = envbool("DJANGO_LOGIN_TRUST_X_FORWARDED_FOR", True)
+
 # --- Pushpin and django-eventstream -----------------------------------------
 # GRIP_URL is Pushpin's publish endpoint plus the key Pushpin signs requests
 # with (sig_key). Publishers post to it; the web process verifies Grip-Sig with
@@ -216,6 +244,8 @@ LOGGING = {
         # every 500 with its traceback, where systemd and docker collect it (Django's
         # default sends them to mail_admins only when DEBUG is off)
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        # each failed login and each lock-out, one line
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
 
