@@ -14,6 +14,8 @@ sed -e "s|^rundir=.*|rundir=/var/run/pushpin|" \
     -e "s|^push_in_http_addr=.*|push_in_http_addr=0.0.0.0|" \
     -e "s|tcp://127.0.0.1:|tcp://0.0.0.0:|" \
     /config/pushpin.conf > /etc/pushpin/pushpin.conf
+# the stats socket on the internal network too, for the stats service (runpushpinstats)
+sed -i -e "s|^stats_spec=.*|stats_spec=tcp://0.0.0.0:5564|" /etc/pushpin/pushpin.conf
 # behind the HTTP/2 front (deploy/nginx/): Django learns the scheme from nginx's
 # X-Forwarded-Proto, and the client's address from the one X-Forwarded-For entry nginx writes
 if [ "${PUSHPIN_BEHIND_PROXY:-0}" = 1 ]; then

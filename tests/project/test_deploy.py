@@ -33,7 +33,7 @@ def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
     # the TLS front (profile "tls", tests/project/test_deploy_front.py) is listed by
     # docker-compose 1.29 whatever the profile, and by docker compose v2 only with it
     services.pop("front", None)
-    assert set(services) == {"postgres", "pushpin", "web", "feed"}
+    assert set(services) == {"postgres", "pushpin", "web", "feed", "stats"}
     published = [p for s in services.values() for p in s.get("ports", [])]
     assert len(published) == 1
     port = published[0]
@@ -42,6 +42,7 @@ def test_compose_file_is_valid_and_publishes_only_the_client_port() -> None:
     # web, feed and Pushpin's publish/ZMQ ports meet only on the internal network
     assert config["networks"]["internal"]["internal"] is True
     assert set(services["web"]["networks"]) == set(services["feed"]["networks"]) == {"internal"}
+    assert set(services["stats"]["networks"]) == {"internal"}
     assert "internal" in services["pushpin"]["networks"]
     assert set(services["postgres"]["networks"]) == {"internal"}
 
@@ -86,7 +87,18 @@ def test_compose_file_requires_the_signing_key() -> None:
     assert "GRIP_KEY" in result.stderr or "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_procfile_has_exactly_pushpin_web_and_feed() -> None:
+def test_procfile_has_exactly_pushpin_web_feed_and_stats() -> None:
     lines = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
-    assert [line.split(":", 1)[0] for line in lines] == ["pushpin", "web", "feed"]
+    assert [line.split(":", 1)[0] for line in lines] == ["pushpin", "web", "feed", "stats"]
     assert "127.0.0.1:8000" in dict(line.split(":", 1) for line in lines)["web"]
+
+
+def test_the_compose_pushpin_sends_its_stats_where_the_stats_service_reads_them(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.project.test_deploy_front import render_pushpin_conf
+
+    conf = render_pushpin_conf(tmp_path, "0")
+    assert "\nstats_spec=tcp://0.0.0.0:5564\n" in conf and "\nstats_format=json\n" in conf
+    stats = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["stats"]
+    assert "runpushpinstats --stats-spec tcp://pushpin:5564" in stats["command"]
