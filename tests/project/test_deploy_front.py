@@ -123,3 +123,31 @@ def test_behind_the_front_pushpin_takes_its_forwarded_headers(tmp_path: Path) ->
     assert "\naccept_x_forwarded_protocol=true\n" in behind
     # nginx writes one entry (the address it saw): Pushpin keeps it and appends nginx's
     assert "\nx_forwarded_for=truncate:1,append\n" in behind
+
+
+def directives(conf: str) -> dict[str, list[str]]:
+    """Each directive's values in the shipped file, comments dropped."""
+    out: dict[str, list[str]] = {}
+    for line in conf.splitlines():
+        words = line.split("#", 1)[0].strip().rstrip(";").split(None, 1)
+        if len(words) == 2 and not words[1].endswith("{"):
+            out.setdefault(words[0], []).append(words[1])
+    return out
+
+
+def seconds(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([smhd]?)", value)
+    assert match, f"not an nginx time: {value}"
+    return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+
+
+def test_the_shipped_config_streams_unbuffered_and_outlasts_pushpins_keep_alive() -> None:
+    # what the browser test cannot see in seconds: a stream quiet for longer than
+    # a short read timeout would be cut, and buffering only shows with other backends
+    found = directives(SHIPPED.read_text())
+    assert found["proxy_buffering"] == ["off"] and found["proxy_cache"] == ["off"]
+    assert found["proxy_http_version"] == ["1.1"]
+    # Pushpin's keep-alive comes every 20 s
+    assert seconds(found["proxy_read_timeout"][0]) >= 3600
+    assert seconds(found["proxy_send_timeout"][0]) >= 3600
+    assert found["return"] == ["301 https://$host$request_uri"]
