@@ -72,6 +72,11 @@ def test_wrong_passwords_lock_the_username_from_that_address(client: Client, ann
     assert login(Client(), "ann", PASSWORD, REMOTE_ADDR="192.0.2.7") == 302
 
 
+def test_the_admin_login_is_limited_too(client: Client, ann: User) -> None:
+    statuses = [client.post("/admin/login/", {"username": "ann", "password": "wrong"}).status_code for _ in range(5)]
+    assert statuses == [200] * 4 + [429]
+
+
 def test_a_locked_out_attempt_hashes_no_password(client: Client, ann: User, counting_hasher: Any) -> None:
     counting_hasher.hashed = 0  # creating ann hashed her password
     for _ in range(5):
