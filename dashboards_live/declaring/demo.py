@@ -21,7 +21,7 @@ class Demo(Dashboard):
     sse_stat = Stat(title="CPU load", warn=70, critical=90)
     memory = Gauge(title="Memory used", min=0, max=100, unit="%", warn=75, critical=90)
     queue = Stat(title="Jobs waiting", warn=100, critical=1000, poll_rate=5)
-    sse_chart = Chart(title="Requests per second", window=60, unit="/s", width=2)
+    sse_chart = Chart(title="Requests per second", window="1m", unit="/s", width=2)
     latency = Chart(title="Latency", window=60, unit=" ms", series=["p50", "p99"], width=2)
     slowest = Table(title="Slowest endpoints", columns=["endpoint", "ms", "calls"], max_rows=5, width=2)
     notes = Text(title="Latest deploy")

@@ -65,7 +65,7 @@ def test_values_from_the_loop_then_push_then_a_reload(app_stack: Stack, page: An
     result = app_stack.manage("runeventloop", "--once", "ops_queue", "ops_throughput", "ops_slowest")
     assert result.returncode == 0, result.stderr
     page.wait_for_function("document.querySelector('#queue .stat-text')?.textContent === '42'", timeout=5_000)
-    assert page.query_selector_all("#throughput polyline")
+    assert page.query_selector_all("#throughput g path")
     assert text(page, "#slowest tbody").count("\n") >= 1 and "resize <images>" in text(page, "#slowest tbody")
 
     push(app_stack, ("notes", "deploy <done>"), ("queue", {"text": "1,500", "value": 1500}))

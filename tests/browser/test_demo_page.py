@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 def snapshot(page: Any) -> tuple[str, str]:
     return (
         page.inner_text("#sse_stat .stat-text") if page.query_selector("#sse_stat .stat-text") else "",
-        page.get_attribute("#sse_chart polyline", "points") or "" if page.query_selector("#sse_chart polyline") else "",
+        page.get_attribute("#sse_chart g path", "d") or "" if page.query_selector("#sse_chart g path") else "",
     )
 
 

@@ -2,25 +2,66 @@
 
 So its state (the window's times and points) is stored beside its fragment
 (`stored_state()`, `restore()`): a process that did not draw the chart can
-still append to it, and browsers receive only what they show.
+still append to it, and browsers receive only what they show: lines to scale
+in time, a value axis, and the values a pointer can read.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from dashboards_live.declaring.components.base import Component, InvalidValue, is_number, shown
-from dashboards_live.declaring.components.numbers import number_text
-from dashboards_live.declaring.components.svg import AXIS_HEIGHT, HEIGHT, WIDTH, plot_runs, time_axis
+from dashboards_live.declaring.components.svg import (
+    AXIS_HEIGHT,
+    HEIGHT,
+    RIGHT,
+    TimeTick,
+    breaks,
+    clock_time,
+    index_x,
+    label_width,
+    nice_ticks,
+    path_data,
+    short_number,
+    time_domain,
+    time_ticks,
+    time_x,
+    value_y,
+)
 
 SERIES_COLOURS = 6  # .series-0 .. .series-5 in base.html; more series reuse them
 MAX_SERIES_NAME = 40
 DEFAULT_SERIES = "value"
+NO_VALUE = "\N{EN DASH}"
+# a window in time keeps at most this many points, whatever the rate of its feed
+MAX_TIME_WINDOW_POINTS = 600
+TIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+TIME_WINDOW = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*")
+
+
+def parse_window(window: object) -> tuple[int | None, float | None]:
+    """(points, seconds) of a declared window: an int of points, or a time such as "30s", "10m", "2h", "1d"."""
+    if isinstance(window, int) and not isinstance(window, bool):
+        if window >= 1:
+            return window, None
+    elif isinstance(window, timedelta):
+        if window.total_seconds() > 0:
+            return None, window.total_seconds()
+    elif isinstance(window, str):
+        match = TIME_WINDOW.fullmatch(window)
+        if match and float(match.group(1)) > 0:
+            return None, float(match.group(1)) * TIME_UNITS[match.group(2)]
+    raise ValueError(
+        f"a Chart window is a number of points (an int, at least 1) or a time such as '30s', '10m', '2h', "
+        f"not {window!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -31,6 +72,26 @@ class SeriesLatest:
 
 
 Column = list[float | None]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point a pointer can read: a dot with a title."""
+
+    x: int
+    y: int
+    title: str
+
+
+def extremes(columns: Sequence[Sequence[float | None]]) -> set[tuple[int, int]]:
+    """(series, index) of the chart's highest point and its lowest (the newest of equals)."""
+    known = [(v, i, s) for s, column in enumerate(columns) for i, v in enumerate(column) if v is not None]
+    if not known:
+        return set()
+    newest_first = sorted(known, key=lambda vis: -vis[1])
+    high = max(newest_first, key=lambda vis: vis[0])
+    low = min(newest_first, key=lambda vis: vis[0])
+    return {(high[2], high[1]), (low[2], low[1])}
 
 
 def kept(value: float | None) -> float | None:
@@ -81,16 +142,16 @@ class Chart(Component):
         key: str | None = None,
         *,
         title: str = "",
-        window: int = 60,
+        window: int | str | timedelta = 60,
         unit: str = "",
         series: Sequence[str] | None = None,
         width: int = 1,
         poll_rate: float | None = None,
     ) -> None:
         super().__init__(key, title=title, width=width, poll_rate=poll_rate)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"a Chart window holds at least one point (an int), not {window!r}")
         self.window = window
+        # parsed once, here: a bad window is an error in the declaration, not at the first value
+        self.window_points, self.window_seconds = parse_window(window)
         self.unit = unit
         self.series: tuple[str, ...] = _series_names(series)
 
@@ -142,8 +203,20 @@ class Chart(Component):
         return self._state([None] * length, columns)
 
     def _state(self, times: Column, columns: dict[str, Column]) -> dict[str, Any]:
-        keep = self.window
-        return {"t": times[-keep:], "s": {name: columns[name][-keep:] for name in self.series}}
+        if self.window_points is not None:
+            start = max(0, len(times) - self.window_points)
+        else:
+            start = max(0, len(times) - MAX_TIME_WINDOW_POINTS)
+            newest = times[-1] if times else None
+            if newest is not None:
+                # a window in time keeps the points of its last `window` seconds: none without a time
+                cutoff = newest - (self.window_seconds or 0.0)
+                for i in range(len(times) - 1, start - 1, -1):
+                    when = times[i]
+                    if when is None or when < cutoff:
+                        start = i + 1
+                        break
+        return {"t": times[start:], "s": {name: columns[name][start:] for name in self.series}}
 
     def _window_of(self, state: Any) -> tuple[Column, dict[str, Column]]:
         """`state` as this chart's times and columns (its series, equal lengths, at most a window)."""
@@ -183,46 +256,85 @@ class Chart(Component):
         count = len(times)
         known = [v for column in columns.values() for v in column if v is not None]
         lo, hi = (min(known), max(known)) if known else (None, None)
-        lines: list[tuple[int, str]] = []
-        if lo is not None and hi is not None:
-            for i, column in enumerate(columns.values()):
-                lines.extend((i % SERIES_COLOURS, points) for points in plot_runs(column, self.window, lo, hi))
         # a gap at the newest point does not hide the last value seen
         latest = [
             SeriesLatest(name, i % SERIES_COLOURS, next((v for v in reversed(column) if v is not None), None))
             for i, (name, column) in enumerate(columns.items())
         ]
-        axis = time_axis(times, self.window)
-        height = HEIGHT + AXIS_HEIGHT if axis else HEIGHT
-        return {
-            "count": count,
-            "minimum": lo,
-            "maximum": hi,
-            "lines": lines,
-            "latest": latest,
+        context: dict[str, Any] = {
+            "latest": [(s, self.value_text(s.value)) for s in latest],
             "several": len(self.series) > 1,
-            "axis": axis,
-            "axis_y": f"{HEIGHT + AXIS_HEIGHT - 4:.0f}",
             "label": self.text_alternative(lo, hi, latest, count),
-            "width": int(WIDTH),
-            "height": int(height),
-            "plot_height": int(HEIGHT),
+            "height": HEIGHT,
+            "grid": [],
+            "lines": [],
+            "axis": [],
         }
+        if lo is None or hi is None:
+            return context
+        ticks = nice_ticks(lo, hi)
+        bottom, top = ticks[0], ticks[-1]
+        labels = [short_number(tick) for tick in ticks]
+        left = label_width(labels)
+        axis: list[TimeTick] = []
+        cut: set[int] = set()
+        if all(t is not None for t in times):
+            timed = [float(t) for t in times if t is not None]
+            start, end = time_domain(timed, self.window_points, self.window_seconds)
+            xs = [time_x(t, start, end, left) for t in timed]
+            cut = breaks(timed)
+            axis = time_ticks(start, end, left)
+        else:
+            # a replaced window says nothing of when its points were taken: evenly spaced
+            xs = [index_x(i, count, self.window_points or count, left) for i in range(count)]
+        lines = []
+        marked = extremes(list(columns.values()))
+        for i, column in enumerate(columns.values()):
+            runs: list[list[tuple[int, int]]] = [[]]
+            for j, value in enumerate(column):
+                if value is None or j in cut:
+                    runs.append([])
+                if value is not None:
+                    runs[-1].append((xs[j], value_y(value, bottom, top)))
+            if any(runs):
+                marks = [
+                    Mark(xs[j], value_y(v, bottom, top), self.mark_title(times[j], v))
+                    for j, v in enumerate(column)
+                    if v is not None and (i, j) in marked
+                ]
+                lines.append((i % SERIES_COLOURS, path_data(runs), marks))
+        context.update(
+            grid=[(value_y(tick, bottom, top), text) for tick, text in zip(ticks, labels, strict=True)],
+            grid_path="".join(f"M{left} {value_y(tick, bottom, top)}H{RIGHT}" for tick in ticks),
+            label_x=left - 3,
+            lines=lines,
+            axis=axis,
+            axis_y=HEIGHT + AXIS_HEIGHT - 3,
+            height=HEIGHT + AXIS_HEIGHT if axis else HEIGHT,
+        )
+        return context
+
+    def mark_title(self, when: float | None, value: float) -> str:
+        moment = "" if when is None else clock_time(when)
+        return f"{moment} {self.value_text(value)}".lstrip()
+
+    def value_text(self, value: float | None) -> str:
+        return NO_VALUE if value is None else f"{short_number(value)}{self.unit}"
 
     def text_alternative(self, lo: float | None, hi: float | None, latest: list[SeriesLatest], count: int) -> str:
-        name, unit = self.title or "Chart", self.unit
+        name = self.title or "Chart"
         if lo is None or hi is None:
             return f"{name}: no data yet"
 
         def shown(value: float | None) -> str:
-            return "no value" if value is None else f"{number_text(value)}{unit}"
+            return "no value" if value is None else self.value_text(value)
 
         if len(latest) == 1:
             now = f"latest {shown(latest[0].value)}"
         else:
             now = "latest " + ", ".join(f"{s.name} {shown(s.value)}" for s in latest)
         points = "point" if count == 1 else "points"
-        return f"{name}: {now}; min {shown(lo)}, max {shown(hi)} over the last {count} {points}"
+        return f"{name}: {now}; {shown(lo)} to {shown(hi)} over {count} {points}"
 
 
 def _series_names(series: Sequence[str] | None) -> tuple[str, ...]:
