@@ -35,6 +35,8 @@ SOCKET_NAME = "pushpin-stats"
 MIN_STORE_INTERVAL = 1.0
 # stored counts stay current this many report intervals without a new report
 REPORTS_TO_EXPIRY = 3
+# a wrong --stats-spec (or a Pushpin that is down) is silence: say so after this long
+QUIET_WARNING = 60.0
 
 
 def default_spec() -> str:
@@ -217,6 +219,8 @@ def run(specs: list[str], reader: StatsReader, should_stop: Callable[[], bool], 
                 raise ConfigError(
                     "--stats-spec", f"{spec!r}: {exc} (e.g. ipc:///path/pushpin-stats or tcp://HOST:PORT)"
                 ) from None
+        heard = reader.clock.now()
+        warned = False
         while not should_stop():
             if socket.poll(int(poll * 1000)):
                 # Pushpin sends each statistic as one frame
@@ -227,6 +231,15 @@ def run(specs: list[str], reader: StatsReader, should_stop: Callable[[], bool], 
                         break
                     reader.take(frame)
                     received += 1
+                heard, warned = reader.clock.now(), False
+            elif not warned and reader.clock.now() - heard > QUIET_WARNING:
+                logger.warning(
+                    "runpushpinstats: nothing from %s for %.0f s: is Pushpin running, with this stats_spec, "
+                    "and may this user open its socket?",
+                    ", ".join(specs),
+                    QUIET_WARNING,
+                )
+                warned = True
             reader.tick()
     finally:
         socket.close()

@@ -148,3 +148,17 @@ def test_run_reads_a_real_zmq_socket(tmp_path: Path) -> None:
 def test_a_spec_zmq_refuses_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="--stats-spec"):
         statsreader.run(["nonsense"], StatsReader(lambda s: None, warmup=0), lambda: True)
+
+
+def test_silence_is_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = SimClock()
+    quiet = StatsReader(lambda s: None, warmup=0, clock=clock)
+    calls = iter(range(4))
+
+    def should_stop() -> bool:
+        clock.advance(40.0)  # each pass of the loop: 40 s of nothing from the socket
+        return next(calls) == 3
+
+    statsreader.run([f"ipc://{tmp_path}/nobody"], quiet, should_stop, poll=0.01)
+    warnings = [r.getMessage() for r in caplog.records if "nothing from" in r.getMessage()]
+    assert len(warnings) == 1 and f"ipc://{tmp_path}/nobody" in warnings[0]
