@@ -352,3 +352,22 @@ def test_restoring_junk_is_none(stored: str) -> None:
 
 def test_chart_builds_on_its_previous_state_and_others_do_not() -> None:
     assert Chart("c").builds_on_previous and not Stat("s").builds_on_previous
+
+
+def test_point_titles_make_every_point_readable_by_pointer() -> None:
+    chart = Chart("c", unit=" ms", series=["p50", "p99"], point_titles=True)
+    with timezone.override("UTC"):
+        html = chart.render(build(chart, [{"p50": 30, "p99": 120}, {"p99": 290.25}, {"p50": 31, "p99": 170}]))
+    bands = re.findall(r'<rect x="(\d+)" y="4" width="(\d+)" height="92"><title>([^<]+)</title></rect>', html)
+    assert [title for _, _, title in bands] == [
+        "22:13:20 p50 30 ms, p99 120 ms",
+        "22:13:21 p99 290.25 ms",
+        "22:13:22 p50 31 ms, p99 170 ms",
+    ]
+    # side by side, covering the plot from the first point's band to the right edge
+    edges = [(int(x), int(x) + int(width)) for x, width, _ in bands]
+    assert all(a[1] == b[0] for a, b in pairwise(edges)) and edges[-1][1] == RIGHT
+
+
+def test_point_titles_are_off_by_default() -> None:
+    assert "<rect" not in Chart("c").render(build(Chart("c"), [1, 2, 3]))
