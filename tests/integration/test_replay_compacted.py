@@ -11,6 +11,7 @@ import pytest
 from dashboards_live.contract import Event
 from dashboards_live.publishing.delivery import publish
 from tests.support import pushpinlog
+from tests.support.history import fill
 from tests.support.sse import SSEClient, SSEEvent
 from tests.support.stack import Stack
 
@@ -54,29 +55,9 @@ def test_a_client_500_events_behind_on_5_components_is_replayed_5_events(on_stac
     assert ids(got) == [p.id for p in newest[-5:]], "original ids, in order: Last-Event-ID ends on the newest"
 
 
-def fill(stack: Stack, channel: str, count: int) -> None:
-    """`count` stored component events (and django-eventstream's placeholder 0), in a few statements."""
-    numbers = (
-        "SELECT generate_series(0, ?) AS i"
-        if stack.database == "postgres"
-        else "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT i FROM n"
-    )
-    stack.sql(
-        "INSERT INTO django_eventstream_event (channel, type, data, eid, created) "
-        f"SELECT '{channel}', CASE WHEN i = 0 THEN '' ELSE 'k' || (i % 5) END, "
-        "CASE WHEN i = 0 THEN '' ELSE '\"<p>' || i || '</p>\"' END, i, CURRENT_TIMESTAMP "
-        f"FROM ({numbers}) AS n",
-        (count,),
-    )
-    stack.sql(
-        "INSERT INTO django_eventstream_eventcounter (name, value, updated) VALUES (?, ?, CURRENT_TIMESTAMP)",
-        (channel, count),
-    )
-
-
 def test_a_client_from_id_0_of_100000_stored_events_gets_one_per_component_in_a_few_requests(on_stack: Stack) -> None:
     channel = channel_for("history")
-    fill(on_stack, channel, 100_000)
+    fill(on_stack, channel, 100_000, whole_state=False)
     # the components publish as usual, which is also how storage learns they are whole state
     newest = publish(component_events(channel, 5, start=100_000))
     got = replay(on_stack, channel, f"{channel}:0", 5)
