@@ -229,6 +229,8 @@ DASHBOARDS_ALLOW_DIRECT_STREAMING = envbool("DASHBOARDS_ALLOW_DIRECT_STREAMING",
 DASHBOARDS_CHANNELS = envmap("DASHBOARDS_CHANNELS", {"demo": "public"})
 # Extra modules that declare feeds, beside every installed app's `feeds` module.
 DASHBOARDS_FEED_MODULES = envlist("DASHBOARDS_FEED_MODULES", ["dashboards_live.declaring.demo"])
+# The htmx line the pages load: "2" or "4" (unset: django-htmx's default).
+DASHBOARDS_HTMX = envstr("DASHBOARDS_HTMX", "") or None
 
 LOGGING = {
     "version": 1,

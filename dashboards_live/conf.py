@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # Pushpin's config template for runpushpin (None: the app's data/pushpin.conf); a
     # project copies and edits it to change, say, client_buffer_size.
     "DASHBOARDS_PUSHPIN_CONFIG": None,
+    # The htmx line the pages load (django-htmx ships both): 2 or 4; None: django-htmx's default.
+    "DASHBOARDS_HTMX": None,
     # The middleware a stream connect runs through on the short road (dashboards_live.web.wsgi).
     "DASHBOARDS_STREAM_MIDDLEWARE": [
         "django.middleware.security.SecurityMiddleware",
@@ -177,6 +179,19 @@ def replay_max_events() -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError("DASHBOARDS_REPLAY_MAX_EVENTS", f"must be a whole number, at least 1, not {value!r}")
     return value
+
+
+HTMX_LINES = (2, 4)
+
+
+def htmx_line() -> int | None:
+    """DASHBOARDS_HTMX as 2 or 4 ("2" and "4" from the environment); None: django-htmx's default."""
+    value = setting("DASHBOARDS_HTMX")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, bool) and str(value).strip() in {str(line) for line in HTMX_LINES}:
+        return int(str(value).strip())
+    raise ConfigError("DASHBOARDS_HTMX", f"must be 2 or 4 (the htmx line django-htmx ships), or None, not {value!r}")
 
 
 def check() -> None:

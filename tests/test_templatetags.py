@@ -74,3 +74,22 @@ def test_live_head_loads_htmx_the_stylesheet_and_the_indicator_script() -> None:
     assert "htmx" in html and "dashboards_live/dashboards_live.css" in html and "dashboards_live/live.js" in html
     without = render("{% live_head htmx=False %}")
     assert "htmx" not in without.replace("dashboards_live", "") and "live.js" in without
+
+
+@pytest.mark.parametrize(("line", "script"), [(None, "htmx-2.min.js"), ("2", "htmx-2.min.js"), ("4", "htmx-4.min.js")])
+def test_live_head_loads_the_htmx_line_of_the_setting(settings: Any, line: str | None, script: str) -> None:
+    settings.DASHBOARDS_HTMX = line
+    html = render("{% live_head %}")
+    assert script in html and script.replace("htmx", "ext/hx-sse") in html
+
+
+@pytest.mark.django_db
+def test_a_region_is_wired_for_the_htmx_line_of_the_setting(settings: Any) -> None:
+    html = render('{% live_dashboard "demo" %}')
+    assert 'hx-ext="sse" sse-connect="/events/demo/"' in html and "hx-sse:connect" not in html
+    settings.DASHBOARDS_HTMX = "4"
+    html = render('{% live_dashboard "demo" %}')
+    # htmx 4: its own attribute, and nothing swapped into the region itself (a 502's text)
+    assert 'hx-sse:connect="/events/demo/" hx-swap="none"' in html and "sse-connect=" not in html
+    # the slots are found by live.js under either line
+    assert html.count("sse-swap=") == len(Demo.components)

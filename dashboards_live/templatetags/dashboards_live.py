@@ -37,7 +37,7 @@ def live_head(htmx: bool = True) -> dict[str, Any]:
 
     `htmx=False` for a page that loads htmx and its SSE extension itself.
     """
-    return {"htmx": htmx}
+    return {"htmx": htmx, "htmx_version": pages.htmx_line()}
 
 
 @register.simple_tag(takes_context=True)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from dashboards_live import conf
+from dashboards_live.errors import ConfigError
 from dashboards_live.web.channels import InvalidRule, validate_rule
 
 # what the app needs beside itself, and the line that adds it
@@ -178,6 +179,15 @@ def check_channel_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 Error(f"DASHBOARDS_CHANNELS[{pattern!r}]: {exc}; nobody can read it.", id="dashboards_live.E006")
             )
     return errors
+
+
+@register()
+def check_htmx(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        conf.htmx_line()
+    except ConfigError as exc:
+        return [Error(f"{exc}; the pages could not load htmx.", id="dashboards_live.E007")]
+    return []
 
 
 @register()

@@ -8,6 +8,7 @@ the app is mounted, the poll fallback URL for components with poll_rate.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,8 +16,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from dashboards_live import conf
+from dashboards_live.declaring import feeds
 from dashboards_live.declaring.components import Component
 from dashboards_live.declaring.dashboards import Dashboard
 from dashboards_live.publishing.encoding import browser_event_id
@@ -24,6 +28,28 @@ from dashboards_live.publishing.storage import Last, last_events, storage_for
 
 # the app's own page has one stream, and its indicator this id
 PAGE_INDICATOR = "stream-state"
+
+
+def htmx_line() -> int:
+    """The htmx line the pages load: DASHBOARDS_HTMX, else the default of django-htmx's htmx_script."""
+    line = conf.htmx_line()
+    if line is not None:
+        return line
+    from django_htmx.jinja import htmx_script
+
+    return int(inspect.signature(htmx_script).parameters["version"].default)
+
+
+def overdue_after(component: Component) -> float | None:
+    """Seconds without a value after which the page marks `component` stale (None: never).
+
+    Its stale_after= if declared, else its feed's every= and half as much again
+    (at least half a second more), so a tick a little late marks nothing.
+    """
+    if component.stale_after is not None:
+        return component.stale_after
+    every = [f.interval for f in feeds.autodiscover().all() if f.component is component]
+    return max(every) + max(max(every) / 2, 0.5) if every else None
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,7 @@ class LiveRegion:
     indicator_id: str
     updated: datetime | None
     blocks: list[SlotBlock] = field(default_factory=list)
+    htmx: int = field(default_factory=htmx_line)
 
     @property
     def slots(self) -> list[SafeString]:
@@ -99,7 +126,10 @@ def live_region(
 def _slot(component: Component, channel: str, last: dict[str, Last]) -> SafeString:
     stored = last.get(component.key)
     poll_url = reverse("dashboards_live:fragment", args=[channel, component.key]) if component.poll_rate else None
-    return component.render_slot(stored.data if stored is not None else None, poll_url=poll_url)
+    age = (timezone.now() - stored.created).total_seconds() if stored is not None else None
+    return component.render_slot(
+        stored.data if stored is not None else None, poll_url=poll_url, stale_after=overdue_after(component), age=age
+    )
 
 
 def context(region: LiveRegion, **extra: Any) -> dict[str, Any]:

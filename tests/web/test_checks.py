@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.checks import CheckMessage
 
-from dashboards_live.web.checks import check_channel_rules, check_direct_streaming, check_grip
+from dashboards_live.web.checks import check_channel_rules, check_direct_streaming, check_grip, check_htmx
 
 
 def ids(messages: list[CheckMessage]) -> list[str | None]:
@@ -116,3 +116,9 @@ def test_no_request_context_processor_is_a_warning(settings: Any) -> None:
 def test_no_grip_url_is_an_error(settings: Any) -> None:
     del settings.GRIP_URL
     assert ids(check_grip()) == ["dashboards_live.E001"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, []), ("2", []), (4, []), ("3", ["dashboards_live.E007"])])
+def test_the_htmx_line_is_2_or_4(settings: Any, value: object, expected: list[str]) -> None:
+    settings.DASHBOARDS_HTMX = value
+    assert ids(check_htmx()) == expected

@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 
 from dashboards_live.contract import make_event
+from dashboards_live.declaring.components import Stat
+from dashboards_live.declaring.demo import Demo
 from dashboards_live.publishing.storage import append_events
-from dashboards_live.web.pages import events_url
+from dashboards_live.web.pages import events_url, overdue_after
 
 
 def test_a_stream_with_nothing_stored_starts_from_the_next_event() -> None:
@@ -20,3 +22,21 @@ def test_the_page_stream_starts_after_the_newest_stored_event(client: Client) ->
     newest = max(p.id for p in stored if p.id is not None)
     page = client.get("/dashboards/demo/").content.decode()
     assert f'sse-connect="/events/demo/?lastEventId=demo%3A{newest}"' in page
+
+
+def test_a_fed_component_is_overdue_half_an_interval_after_its_feed_s_every() -> None:
+    assert overdue_after(Demo.sse_stat) == 1.5  # every=1.0, and at least half a second more
+
+
+def test_stale_after_wins_and_a_component_without_either_is_never_stale() -> None:
+    assert overdue_after(Stat("pushed", stale_after=120)) == 120
+    assert overdue_after(Stat("pushed")) is None
+
+
+@pytest.mark.django_db
+def test_the_page_tells_each_slot_when_its_value_is_overdue(client: Client) -> None:
+    append_events([make_event("demo", "sse_stat", "<b>2</b>")])
+    page = client.get("/dashboards/demo/").content.decode()
+    assert 'id="sse_stat" sse-swap="sse_stat"' in page
+    assert page.count('data-stale-after="1.5"') == len(Demo.components)
+    assert page.count("data-age=") == 1

@@ -59,7 +59,13 @@ class Component:
     whole_state: ClassVar[bool] = True
 
     def __init__(
-        self, key: str | None = None, *, title: str = "", width: int = 1, poll_rate: float | None = None
+        self,
+        key: str | None = None,
+        *,
+        title: str = "",
+        width: int = 1,
+        poll_rate: float | None = None,
+        stale_after: float | None = None,
     ) -> None:
         # the key is the event name: the same rule, checked when the component is declared
         self.key: str = "" if key is None else validate_event_name(key)
@@ -73,6 +79,10 @@ class Component:
         if poll_rate is not None and (not is_number(poll_rate) or poll_rate <= 0):
             raise ValueError(f"poll_rate is a positive number of seconds or None, not {poll_rate!r}")
         self.poll_rate = poll_rate
+        # seconds without a value after which the page marks it stale (feeds: from their every=)
+        if stale_after is not None and (not is_number(stale_after) or stale_after <= 0):
+            raise ValueError(f"stale_after is a positive number of seconds or None, not {stale_after!r}")
+        self.stale_after = stale_after
         self._template: Any = None
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -110,8 +120,19 @@ class Component:
         """The state stored_state() stored, checked; None if it is not one (a value then starts afresh)."""
         return None
 
-    def render_slot(self, fragment: str | None, *, poll_url: str | None = None) -> SafeString:
-        """The page element that swaps in this component's events (and polls while the stream is down)."""
+    def render_slot(
+        self,
+        fragment: str | None,
+        *,
+        poll_url: str | None = None,
+        stale_after: float | None = None,
+        age: float | None = None,
+    ) -> SafeString:
+        """The page element that swaps in this component's events (and polls while the stream is down).
+
+        `stale_after`: seconds without a value before the page marks it stale;
+        `age`: seconds since `fragment` was published.
+        """
         if not self.key:
             raise ValueError(f"{self!r} has no key: give one, or declare it on a Dashboard")
         poll_every = seconds_text(self.poll_rate) if self.poll_rate is not None and poll_url else ""
@@ -124,6 +145,8 @@ class Component:
                     "fragment": mark_safe(fragment) if fragment else None,
                     "poll_url": poll_url,
                     "poll_every": poll_every,
+                    "stale_after": None if stale_after is None else f"{stale_after:g}",
+                    "age": None if age is None or fragment is None else f"{max(age, 0.0):.1f}",
                 },
             )
         )

@@ -156,9 +156,10 @@ class Chart(Component):
         series: Sequence[str] | None = None,
         width: int = 1,
         poll_rate: float | None = None,
+        stale_after: float | None = None,
         point_titles: bool = False,
     ) -> None:
-        super().__init__(key, title=title, width=width, poll_rate=poll_rate)
+        super().__init__(key, title=title, width=width, poll_rate=poll_rate, stale_after=stale_after)
         self.window = window
         # every point readable by pointer: about 40 bytes a point more in every event, so only when asked
         self.point_titles = point_titles

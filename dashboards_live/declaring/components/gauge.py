@@ -39,8 +39,9 @@ class Gauge(Component):
         critical: float | None = None,
         width: int = 1,
         poll_rate: float | None = None,
+        stale_after: float | None = None,
     ) -> None:
-        super().__init__(key, title=title, width=width, poll_rate=poll_rate)
+        super().__init__(key, title=title, width=width, poll_rate=poll_rate, stale_after=stale_after)
         lo, hi = optional_number(min, "min"), optional_number(max, "max")
         if lo is None or hi is None or not lo < hi:
             raise ValueError(f"a Gauge needs finite min < max, not min={min!r}, max={max!r}")

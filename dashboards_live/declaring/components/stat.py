@@ -69,8 +69,9 @@ class Stat(Component):
         critical: float | None = None,
         width: int = 1,
         poll_rate: float | None = None,
+        stale_after: float | None = None,
     ) -> None:
-        super().__init__(key, title=title, width=width, poll_rate=poll_rate)
+        super().__init__(key, title=title, width=width, poll_rate=poll_rate, stale_after=stale_after)
         self.warn = optional_number(warn, "warn")
         self.critical = optional_number(critical, "critical")
 

@@ -43,8 +43,9 @@ class Table(Component):
         max_rows: int = 10,
         width: int = 1,
         poll_rate: float | None = None,
+        stale_after: float | None = None,
     ) -> None:
-        super().__init__(key, title=title, width=width, poll_rate=poll_rate)
+        super().__init__(key, title=title, width=width, poll_rate=poll_rate, stale_after=stale_after)
         if isinstance(columns, str) or not isinstance(columns, Sequence) or not columns:
             raise ValueError("columns is a non-empty list of names, such as ['job', 'seconds']")
         if not all(isinstance(c, str) and c for c in columns) or len(set(columns)) != len(columns):

@@ -51,6 +51,18 @@ def test_poll_rate_is_a_positive_number(poll_rate: object) -> None:
         Stat("s", poll_rate=poll_rate)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("stale_after", [0, -1, float("nan"), float("inf"), "5", True])
+def test_stale_after_is_a_positive_number(stale_after: object) -> None:
+    with pytest.raises(ValueError):
+        Text("t", stale_after=stale_after)  # type: ignore[arg-type]
+
+
+def test_every_kind_takes_stale_after() -> None:
+    kinds = [Chart("c", stale_after=90), Gauge("g", stale_after=90), Stat("s", stale_after=90)]
+    kinds += [Table("t", columns=["a"], stale_after=90), Text("x", stale_after=90)]
+    assert [k.stale_after for k in kinds] == [90] * 5
+
+
 def test_next_state_of_the_base_class_is_not_implemented() -> None:
     with pytest.raises(NotImplementedError):
         Component("c").next_state(None, 1)
@@ -87,14 +99,15 @@ def test_chart_slot_is_not_a_live_region() -> None:
 
 
 def test_slot_polls_while_the_stream_is_not_live() -> None:
+    # live.js sends "live-poll" every poll_rate seconds while the stream is not live: the same under htmx 2 and 4
     slot = Stat("s", poll_rate=5).render_slot(None, poll_url="/f/s/")
     assert 'hx-get="/f/s/"' in slot
-    assert "hx-trigger=\"every 5s [this.closest('[data-stream]').dataset.stream !== 'live']\"" in slot
+    assert 'hx-trigger="live-poll"' in slot and 'data-poll-every="5s"' in slot
     assert 'hx-swap="innerHTML"' in slot
 
 
 def test_slot_formats_a_fractional_poll_rate_compactly() -> None:
-    assert 'hx-trigger="every 0.5s ' in Stat("s", poll_rate=0.5).render_slot(None, poll_url="/f/")
+    assert 'data-poll-every="0.5s"' in Stat("s", poll_rate=0.5).render_slot(None, poll_url="/f/")
 
 
 def test_slot_does_not_poll_without_a_url() -> None:
@@ -140,3 +153,12 @@ def test_huge_integers_are_invalid_values_with_a_short_message(component: Compon
     with pytest.raises(InvalidValue) as info:
         component.next_state(None, value, 1.0)
     assert len(str(info.value)) < 200
+
+
+def test_slot_says_when_its_value_is_overdue_and_how_old_it_is() -> None:
+    slot = Stat("s").render_slot("<div>1</div>", stale_after=1.5, age=0.25)
+    assert 'data-stale-after="1.5" data-age="0.2"' in slot or 'data-stale-after="1.5" data-age="0.3"' in slot
+    # no value yet: nothing is stale, so no age
+    assert 'data-stale-after="90"' in Stat("s").render_slot(None, stale_after=90)
+    assert "data-age" not in Stat("s").render_slot(None, stale_after=90)
+    assert "data-stale" not in Stat("s").render_slot("<div>1</div>", age=3)
