@@ -90,6 +90,7 @@ class RunPushpin:
                 if client.status == 200:
                     clients.append(client)
                     continue
+                client.close()  # a Pushpin still starting may answer 500 or 502
             assert time.monotonic() < deadline, f"no stream within {BOUND} s:\n{self.log[-3000:]}"
             time.sleep(0.1)
         return clients

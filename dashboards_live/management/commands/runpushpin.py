@@ -17,8 +17,9 @@ from dashboards_live.web.pushpinsupervisor import Supervisor, SystemProcesses
 class Command(BaseCommand):
     help = (
         "Run Pushpin in the foreground with the app's Pushpin config (DASHBOARDS_PUSHPIN_CONFIG), its signing key and "
-        "publish port taken from GRIP_URL so that it matches every publisher. When any of Pushpin's processes exits, "
-        "it stops the rest and starts Pushpin again (backoff 0.5 s doubling to 30 s); SIGTERM or SIGINT stop it.\n"
+        "publish port taken from GRIP_URL so that it matches every publisher. When any of Pushpin's processes "
+        "exits, it stops the rest and starts Pushpin again (backoff 0.5 s doubling to 30 s); SIGTERM, SIGINT or "
+        "SIGHUP stop it.\n"
         "Example: python manage.py runpushpin --http-port 7999 --web 127.0.0.1:8000"
     )
     # It checks the one setting it uses (GRIP_URL) itself, in one line; the
@@ -95,7 +96,9 @@ class Command(BaseCommand):
             supervisor = Supervisor(
                 argv, SystemProcesses(instance.settings.rundir, conf), log=self.say, before_start=before_start
             )
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            # SIGHUP too: Pushpin runs in its own session, so a closed terminal
+            # would otherwise leave it serving without its supervisor
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, lambda *_: supervisor.stop())
             supervisor.run()
         self.say(f"Pushpin: stopped ({supervisor.restarts} restart(s)).")
