@@ -72,13 +72,15 @@ LAYERS: list[tuple[str, set[str]]] = [
             "apps",
             "urls",
             "templatetags",
+            # integrations: pages and components for another library, built on the views' layer
+            "contrib.django_dashboards",
         },
     ),
     ("commands", {"management"}),
 ]
 LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}
 # sub-packages whose __init__ only names the path; they belong to no layer
-PACKAGES = {"declaring", "publishing", "running", "web"}
+PACKAGES = {"declaring", "publishing", "running", "web", "contrib"}
 EXPORTS: dict[str, str] = dashboards_live._EXPORTS
 
 

@@ -17,8 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from dashboards.component import Chart, Stat, Text  # type: ignore[import-untyped]
-from dashboards.config import Config  # type: ignore[import-untyped]
+from dashboards.component import Chart, Stat, Text
+from dashboards.component import Component as DashboardsComponent
+from dashboards.config import Config
 from django.template import Context
 from django.utils.safestring import SafeString, mark_safe
 
@@ -70,7 +71,7 @@ class LiveComponent(Component):
         super().__set_name__(owner, name)
         declared.append(self)
 
-    def render(  # type: ignore[override]
+    def render(
         self,
         state: Any = None,
         *,
@@ -81,10 +82,10 @@ class LiveComponent(Component):
         if context is None:
             return super().render(state)
         # django-dashboards draws its page: its own wrapper, our slot inside (see render_value)
-        return str(super(Component, self).render(context=context, htmx=htmx, call_deferred=call_deferred))
+        return str(DashboardsComponent.render(self, context=context, htmx=htmx, call_deferred=call_deferred))
 
     def render_value(self, context: Context, call_deferred: bool = False) -> SafeString:
-        """The slot, rendered from the last stored value (the page rendered them all at once), as django-dashboards asks."""
+        """What django-dashboards shows inside its component wrapper: the slot, rendered from the last stored value."""
         slots = context.get("live_slots") or {}
         slot = slots.get(self.key)
         if slot is None:
@@ -184,13 +185,13 @@ class SSEChart(LiveComponent, Chart):  # type: ignore[misc]
             raise InvalidValue(
                 'a Chart value is a Plotly figure, or an object with a "data" list, or a list of numbers'
             )
-        from plotly.utils import PlotlyJSONEncoder  # type: ignore[import-untyped]
+        from plotly.utils import PlotlyJSONEncoder
 
         # numpy arrays and dates become JSON here, once, as plotly's own to_json does
         figure = json.loads(json.dumps(value, cls=PlotlyJSONEncoder))
         return {"data": figure["data"], "layout": figure.get("layout") or {}}
 
-    def render(  # type: ignore[override]
+    def render(
         self,
         state: Any = None,
         *,

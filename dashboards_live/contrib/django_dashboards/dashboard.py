@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from dashboards.dashboard import Dashboard as BaseDashboard  # type: ignore[import-untyped]
-from dashboards.views import DashboardView  # type: ignore[import-untyped]
+from dashboards.dashboard import Dashboard as BaseDashboard
+from dashboards.views import DashboardView
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -74,9 +74,10 @@ class LiveDashboard(BaseDashboard):  # type: ignore[misc]
     def render(self, request: HttpRequest, template_name: str | None = None) -> SafeString:
         live = type(self).live
         if live is None:
-            return mark_safe(super().render(request, template_name))
+            html: str = super().render(request, template_name)
+            return mark_safe(html)
         self._live_region = pages.live_region(live, live.channel)
-        inner = super().render(request, template_name)
+        inner: str = super().render(request, template_name)
         return mark_safe(
             render_to_string(
                 "dashboards_live/django_dashboards/region.html",

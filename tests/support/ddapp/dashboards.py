@@ -23,7 +23,7 @@ class StaffDashboard(LiveDashboard):
         permission_classes = [IsAdminUser]
 
 
-class PlainDashboard(Dashboard):
+class PlainDashboard(Dashboard):  # type: ignore[misc]
     visitors = Stat(value={"text": "42", "sub_text": "plain"})
 
 

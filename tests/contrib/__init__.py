@@ -1,0 +1,1 @@
+"""Tests of dashboards_live.contrib, one folder per integration."""
