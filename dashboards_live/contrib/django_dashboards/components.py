@@ -109,6 +109,8 @@ class SSEStat(LiveComponent, Stat):  # type: ignore[misc]
     kind: ClassVar[str] = "dd-stat"
     looks_like: ClassVar[str] = "Stat"
     stale_after: float | None = None
+    # events carry its values; not None, or django-dashboards warns at every page view that it has none
+    value: Any = ""
 
     def next_state(self, previous: Any, value: Any, at: float | None = None) -> Any:
         if is_number(value):
@@ -143,6 +145,8 @@ class SSEText(LiveComponent, Text):  # type: ignore[misc]
     kind: ClassVar[str] = "dd-text"
     looks_like: ClassVar[str] = "Text"
     stale_after: float | None = None
+    # events carry its values; not None, or django-dashboards warns at every page view that it has none
+    value: Any = ""
 
     def next_state(self, previous: Any, value: Any, at: float | None = None) -> Any:
         if is_number(value):
@@ -167,6 +171,8 @@ class SSEChart(LiveComponent, Chart):  # type: ignore[misc]
     announces: ClassVar[bool] = False
     live_template_name: ClassVar[str] = "dashboards_live/django_dashboards/chart.html"
     stale_after: float | None = None
+    # events carry its values; not None, or django-dashboards warns at every page view that it has none
+    value: Any = ""
 
     class Media:
         js = ("dashboards/vendor/js/plotly.min.js", "dashboards_live/django_dashboards.js")

@@ -97,3 +97,11 @@ def test_a_chart_takes_a_figure_as_dict_json_or_a_list_of_numbers(ddapp: Any, va
 def test_a_chart_refuses_what_is_no_figure(ddapp: Any, value: Any) -> None:
     with pytest.raises(InvalidValue):
         ddapp.ShopDashboard.revenue.next_state(None, value)
+
+
+def test_sendevent_render_finds_and_renders_a_live_component(ddapp: Any) -> None:
+    from dashboards_live.publishing.oneoff import prepare_for
+
+    event = prepare_for("shopdashboard.sse_stat", '{"text": "12", "sub_text": "orders"}')
+    assert (event.channel, event.name) == ("test", "sse_stat")
+    assert "<h2>12</h2>" in event.data and "<span>orders</span>" in event.data
