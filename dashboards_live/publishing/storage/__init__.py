@@ -3,9 +3,10 @@
 One module per job: `store` (the Store the delivery engine uses, EventStore),
 `append` (a batch in a few queries), `locks` (one publisher of a channel at a
 time), `retention` (trims), `sqlite` (WAL checkpoints), `background` (whether
-that housekeeping runs on threads), `reads` (late-join pages), `eventstream`
-(the Storage class django-eventstream's settings name); states beside
-fragments go to the app's own table (dashboards_live.models). Mutable state lives in
+that housekeeping runs on threads), `reads` (late-join pages), `replay` (a
+reconnect's compacted replay), `eventstream` (the Storage class
+django-eventstream's settings name); states beside fragments and how each
+event name replays go to the app's own tables (dashboards_live.models). Mutable state lives in
 its own module (`retention._next_trim`, `background.BACKGROUND`): patch it there.
 """
 
