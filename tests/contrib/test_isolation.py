@@ -23,7 +23,7 @@ for module in pkgutil.walk_packages(dashboards_live.__path__, "dashboards_live."
     if not module.name.startswith("dashboards_live.contrib.django_dashboards."):
         __import__(module.name)
 before = heavy()
-import dashboards_live.contrib.django_dashboards.components  # what a live dashboard imports
+import numpy  # pandas and plotly bring it: the check sees what is imported
 print(json.dumps([before, heavy()]))
 """
 
@@ -34,4 +34,4 @@ def test_the_app_and_its_modules_never_import_django_dashboards_pandas_or_plotly
     assert result.returncode == 0, result.stderr
     before, after = json.loads(result.stdout.splitlines()[-1])
     assert before == []
-    assert {"pandas", "plotly", "dashboards.component"} <= set(after)  # the walk would have seen them
+    assert after == ["numpy"]
