@@ -21,18 +21,27 @@ CLIENTS = 1000
 BOUND = 60.0  # seconds for the whole burst; the test stops by itself
 
 
+WANTED_FILES = CLIENTS + 500
+
+
+def room(soft: int, hard: int) -> tuple[int, int]:
+    if hard != resource.RLIM_INFINITY and hard < WANTED_FILES:
+        pytest.fail(f"the open-file limit ({hard}) is below {WANTED_FILES}: raise it (ulimit -Hn)")
+    return max(soft, WANTED_FILES), hard
+
+
 @pytest.fixture
-def open_files() -> Iterator[None]:
-    """Room for CLIENTS sockets in this process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = CLIENTS + 500
-    if hard != resource.RLIM_INFINITY and hard < wanted:
-        pytest.fail(f"the open-file limit ({hard}) is below {wanted}: raise it (ulimit -Hn)")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+def open_files(sqlite_stack: Stack) -> Iterator[None]:
+    """Room for CLIENTS sockets in this process and in the stack's condure, which
+    inherited the limit the session started with."""
+    condure = int((sqlite_stack.run_dir / "condure.pid").read_text())
+    resource.prlimit(condure, resource.RLIMIT_NOFILE, room(*resource.prlimit(condure, resource.RLIMIT_NOFILE)))
+    own = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, room(*own))
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, own)
 
 
 async def connect(port: int, path: str, statuses: Counter[str]) -> asyncio.StreamWriter | None:
