@@ -4,6 +4,7 @@ indicator across a Pushpin restart and the poll fallback (htmx 2's are in test_d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,12 @@ def bad_gateway(route: Any) -> None:
     route.fulfill(status=502, content_type="text/plain", body="502 Bad Gateway\n")
 
 
+def late(route: Any) -> None:
+    response = route.fetch()
+    time.sleep(0.3)
+    route.fulfill(response=response)
+
+
 def test_htmx_2_stream_recovers_from_a_502_without_a_reload(stack: Stack, page: Any) -> None:
     refused: list[str] = []
 
@@ -172,6 +179,9 @@ def test_htmx_2_stream_recovers_from_a_502_without_a_reload(stack: Stack, page: 
 
 def test_htmx_4_polls_while_refused_then_recovers_and_follows_a_pushpin_restart(htmx4_stack: Stack, page: Any) -> None:
     stack = htmx4_stack
+    # the SSE extension's script comes late (deferred scripts load in parallel): htmx 4 starts
+    # without it, and live.js connects the stream itself
+    page.route("**/hx-sse-4*.js", late)
     # every connect answered 502: the indicator says so, poll_rate components poll
     page.route("**/events/**", bad_gateway)
     page.goto(stack.url("/dashboards/ops/"))

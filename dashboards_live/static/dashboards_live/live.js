@@ -148,6 +148,16 @@
     });
     // the first connect goes through htmx's request pipeline, which does not retry: a refused one
     // (a 502 from Pushpin, not an event stream) or a failed one is tried again with backoff
+    var requested = false;
+    function connect() { htmx.ajax("GET", stream.getAttribute("hx-sse:connect"), {source: stream}); }
+    stream.addEventListener("htmx:config:request", function (evt) {
+      if (evt.detail.ctx && evt.detail.ctx.sourceElement === stream) requested = true;
+    });
+    // htmx 4 starts a tick after its own script runs; when its SSE extension's script (deferred
+    // too, loaded in parallel) ran later, that start passed the stream by: connect it here
+    stream._liveStartMissed = function () {
+      if (!requested && stream.hasAttribute("hx-sse:connect") && typeof htmx === "object") connect();
+    };
     function retry() {
       failed();
       if (retryTimer !== null) return;
@@ -155,7 +165,7 @@
       retries++;
       retryTimer = window.setTimeout(function () {
         retryTimer = null;
-        if (stream.isConnected) htmx.ajax("GET", stream.getAttribute("hx-sse:connect"), {source: stream});
+        if (stream.isConnected) connect();
       }, delay);
     }
     function connectFailed(evt) {
@@ -178,9 +188,25 @@
     if (root.matches && root.matches("[data-live-stream]")) wire(root);
     if (root.querySelectorAll) root.querySelectorAll("[data-live-stream]").forEach(wire);
   }
-  // deferred: runs before htmx opens any stream (htmx starts on DOMContentLoaded)
+  // deferred, and loaded before htmx: runs before htmx opens any stream
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireAll);
   else wireAll();
+  // every deferred script has run by DOMContentLoaded (this one runs before it, the document
+  // already "interactive"), and htmx's start (queued when its script ran, or run in its own
+  // DOMContentLoaded listener) comes before this timer
+  var startChecked = false;
+  function startMissed() {
+    if (startChecked) return;
+    startChecked = true;
+    window.setTimeout(function () {
+      document.querySelectorAll("[data-live-stream]").forEach(function (s) { if (s._liveStartMissed) s._liveStartMissed(); });
+    });
+  }
+  if (document.readyState === "complete") startMissed();
+  else {
+    document.addEventListener("DOMContentLoaded", startMissed);
+    window.addEventListener("load", startMissed);
+  }
   // streams that arrive later (an htmx swap that brings a live region)
   document.addEventListener("htmx:load", wireIn); // htmx 2
   document.addEventListener("htmx:after:process", wireIn); // htmx 4
