@@ -190,9 +190,8 @@ def test_htmx_4_polls_while_refused_then_recovers_and_follows_a_pushpin_restart(
     page.wait_for_selector("#stream-state[data-stream=reconnecting]", timeout=10_000)
     assert page.inner_text("#stream-state .stream-label") == "Reconnecting…"
     before_queue = value_of(page, "#queue")
-    for n in ("7", "8"):
-        push_backlog(stack, n)
-        page.wait_for_function(f"document.querySelector('#backlog .stat-text')?.textContent === '{n}'", timeout=5_000)
+    push_backlog(stack, "7")
+    page.wait_for_function("document.querySelector('#backlog .stat-text')?.textContent === '7'", timeout=5_000)
     # only poll_rate components poll: the others wait for the stream
     assert value_of(page, "#queue") == before_queue
     # no 502 any more: the page connects by itself (it retries with backoff), no reload
@@ -209,9 +208,14 @@ def test_htmx_4_polls_while_refused_then_recovers_and_follows_a_pushpin_restart(
     push_backlog(stack, "back")
     page.wait_for_function("document.querySelector('#backlog .stat-text')?.textContent === 'back'", timeout=5_000)
     # a tab sent to the background pauses its stream; back in front, it reconnects with
-    # Last-Event-ID and the replay brings what it missed
+    # Last-Event-ID (the id of "back") and the replay brings what it missed
     resumed: list[str | None] = []
-    page.on("request", lambda r: "/events/" in r.url and resumed.append(r.headers.get("last-event-id")))
+
+    def connects(request: Any) -> None:
+        if "/events/" in request.url:
+            resumed.append(request.headers.get("last-event-id"))
+
+    page.on("request", connects)
     page.evaluate(HIDE.replace("HIDDEN", "true"))
     push_backlog(stack, "while hidden")
     page.evaluate(HIDE.replace("HIDDEN", "false"))
