@@ -19,6 +19,7 @@ from dashboards_live.declaring import dashboards
 from dashboards_live.declaring.dashboards import Dashboard
 from dashboards_live.publishing.encoding import grip_channel
 from dashboards_live.publishing.storage import last_events
+from dashboards_live.publishing.storage.replay import compacting
 from dashboards_live.running import viewers
 from dashboards_live.web import pages
 from dashboards_live.web.channels import ChannelRules, access_channels, refusal
@@ -127,7 +128,10 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
     reason = refusal(request.user if reader is None else reader, channel)
     if reason is not None:
         return HttpResponseForbidden(reason + "\n", content_type="text/plain")
-    response: HttpResponse = eventstream_events(request, channel=channel)
+    # Pushpin recovering a gap in a live stream gets every event it missed;
+    # a client resuming gets the compacted replay
+    with compacting(request.GET.get("recover") != "true"):
+        response: HttpResponse = eventstream_events(request, channel=channel)
     instruct = grip.instruct if grip else None
     if instruct is not None:
         response.content = response.content.removeprefix(OPENING_PADDING)

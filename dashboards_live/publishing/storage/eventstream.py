@@ -15,7 +15,7 @@ class Storage(DjangoModelStorage):  # type: ignore[misc]
     request's database time building the query; one indexed lookup by name in
     plain SQL gives the same answer at a fraction of the cost. Appends go
     through append.append_events, which recognises this class as the model storage.
-    A reconnect's replay is compacted (replay.py).
+    A client's resume is compacted (replay.py); Pushpin's recovery of a gap is not.
     """
 
     def get_events(self, channel: str, last_id: int, limit: int = 100) -> list[Any]:
@@ -28,8 +28,10 @@ class Storage(DjangoModelStorage):  # type: ignore[misc]
         from django_eventstream.storage import EventDoesNotExist
 
         from dashboards_live.conf import replay_max_events
-        from dashboards_live.publishing.storage.replay import replay
+        from dashboards_live.publishing.storage.replay import is_compacting, replay
 
+        if not is_compacting():
+            return super().get_events(channel, last_id, limit)
         current = self.get_current_id(channel)
         if last_id == current:
             return []

@@ -10,11 +10,37 @@ log, or a send_event name no component declared: models.EventKind) the
 newest DASHBOARDS_REPLAY_MAX_EVENTS. All keep their ids and come in id order,
 so the client's Last-Event-ID ends on the newest. The reads are index probes,
 a few per name stored on the channel, whatever the number of events.
+
+Only a client's own resume is compacted. Pushpin's recovery of a gap it saw in
+a live stream (a publish whose previous id it never got: a loop killed between
+storing and posting, publishers racing) asks with `recover=true` and gets every
+event it missed, as before: a subscriber that was never disconnected receives
+every event once, in order (`compacting`, which the events view sets).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
+
+_COMPACTING = contextvars.ContextVar("dashboards_live_replay_compacting", default=True)
+
+
+@contextlib.contextmanager
+def compacting(on: bool) -> Iterator[None]:
+    """Replays read inside this block are compacted (on) or in full (off)."""
+    token = _COMPACTING.set(on)
+    try:
+        yield
+    finally:
+        _COMPACTING.reset(token)
+
+
+def is_compacting() -> bool:
+    return _COMPACTING.get()
+
 
 # statements per UNION ALL at most (SQLite refuses more than 500)
 TERMS_PER_STATEMENT = 200

@@ -10,6 +10,7 @@ from dashboards_live.contract import Event
 from dashboards_live.errors import ConfigError
 from dashboards_live.publishing.storage import Storage
 from dashboards_live.publishing.storage.append import append_events
+from dashboards_live.publishing.storage.replay import compacting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +32,13 @@ def test_a_client_500_events_behind_on_5_components_gets_the_newest_of_each_in_i
     assert replayed("c", 0) == [(496 + i, f"k{(495 + i) % 5}", f"v{495 + i}") for i in range(5)]
     # the last replayed id is the channel's newest: the client resumes from there
     assert replayed("c", 0)[-1][0] == Storage().get_current_id("c") == 500
+
+
+def test_pushpin_recovering_a_gap_gets_every_event_it_missed() -> None:
+    append_events([whole("c", "k", f"v{i}") for i in range(1, 6)])
+    with compacting(False):
+        assert replayed("c", 2) == [(3, "k", "v3"), (4, "k", "v4"), (5, "k", "v5")]
+    assert replayed("c", 2) == [(5, "k", "v5")]
 
 
 def test_only_what_came_after_the_id_is_replayed() -> None:
