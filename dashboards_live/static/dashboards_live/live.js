@@ -83,6 +83,17 @@
       if (mark) mark.remove();
       announcer.textContent = title(slot) + ": updated";
     }
+    // a poll brings the last stored fragment, which may be the same stale value again
+    function shownIn(slot) {
+      return Array.prototype.filter.call(slot.children, function (c) { return !c.matches(".stale-mark"); })
+        .map(function (c) { return c.outerHTML; }).join("");
+    }
+    function polled(slot) {
+      var shown = shownIn(slot);
+      if (shown === slot._liveShown) return;
+      slot._liveShown = shown;
+      fresh(slot);
+    }
     function checkStale() {
       var now = Date.now();
       slots().forEach(function (slot) {
@@ -107,6 +118,7 @@
     slots().forEach(function (slot) {
       var age = parseFloat(slot.getAttribute("data-age"));
       if (age >= 0) slot._liveSeen = loadedAt - age * 1000;
+      slot._liveShown = shownIn(slot);
     });
     window.setInterval(checkStale, 500);
 
@@ -122,12 +134,16 @@
     // htmx 2: its sse extension (EventSource)
     stream.addEventListener("htmx:sseOpen", opened);
     stream.addEventListener("htmx:sseError", failed);
-    stream.addEventListener("htmx:sseMessage", function (evt) { touched(); if (mine(evt.target)) fresh(evt.target); });
+    stream.addEventListener("htmx:sseMessage", function (evt) {
+      touched();
+      if (mine(evt.target)) { fresh(evt.target); evt.target._liveShown = shownIn(evt.target); }
+    });
     stream.addEventListener("htmx:afterSwap", function (evt) {
-      if (evt.detail.requestConfig) { touched(); if (mine(evt.target)) fresh(evt.target); }
+      if (evt.detail.requestConfig) { touched(); if (mine(evt.target)) polled(evt.target); }
     });
 
     // htmx 4: its hx-sse extension (fetch)
+    var swapping = null;
     stream.addEventListener("htmx:after:sse:connection", opened);
     stream.addEventListener("htmx:sse:error", function (evt) { if (evt.target === stream) failed(); });
     stream.addEventListener("htmx:before:sse:message", function (evt) {
@@ -140,11 +156,17 @@
         message.data + "</hx-partial>";
       message.event = "";
       fresh(slot);
+      swapping = slot;
     });
-    stream.addEventListener("htmx:after:sse:message", function (evt) { if (evt.target === stream) touched(); });
+    stream.addEventListener("htmx:after:sse:message", function (evt) {
+      if (evt.target !== stream) return;
+      touched();
+      if (swapping) swapping._liveShown = shownIn(swapping);
+      swapping = null;
+    });
     stream.addEventListener("htmx:after:swap", function (evt) {
       var source = evt.detail.ctx && evt.detail.ctx.sourceElement;
-      if (source && source !== stream && mine(source) && source.hasAttribute("sse-swap")) { touched(); fresh(source); }
+      if (source && source !== stream && mine(source) && source.hasAttribute("sse-swap")) { touched(); polled(source); }
     });
     // the first connect goes through htmx's request pipeline, which does not retry: a refused one
     // (a 502 from Pushpin, not an event stream) or a failed one is tried again with backoff
