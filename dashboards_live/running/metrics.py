@@ -88,10 +88,15 @@ class LoopCollector(Collector):
 
 
 def serve(addr: tuple[str, int], loop: EventLoop) -> Callable[[], None]:
-    """Serve /metrics on addr in a daemon thread; returns a function that stops it. Raises OSError."""
+    """Serve the loop's /metrics on addr in a daemon thread; returns a function that stops it. Raises OSError."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(LoopCollector(loop, time.time()))
     ProcessCollector(registry=registry)
+    return serve_registry(addr, registry)
+
+
+def serve_registry(addr: tuple[str, int], registry: CollectorRegistry) -> Callable[[], None]:
+    """Serve `registry` as /metrics on addr in a daemon thread; returns a function that stops it. Raises OSError."""
     server, thread = start_http_server(addr[1], addr=addr[0], registry=registry)
 
     def stop() -> None:

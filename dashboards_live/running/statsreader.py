@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from dashboards_live import conf
 from dashboards_live.clock import SYSTEM_CLOCK, Clock
 from dashboards_live.errors import ConfigError
+from dashboards_live.running.metrics import serve_registry
 from dashboards_live.running.pushpinstats import BadStats, PushpinStats
 
 logger = logging.getLogger(__name__)
@@ -189,14 +190,7 @@ def serve(addr: tuple[str, int], reader: StatsReader) -> Callable[[], None]:
     """Serve /metrics on addr in a daemon thread; returns a function that stops it. Raises OSError."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(PushpinCollector(reader))
-    server, thread = start_http_server(addr[1], addr=addr[0], registry=registry)
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(1)
-
-    return stop
+    return serve_registry(addr, registry)
 
 
 def run(specs: list[str], reader: StatsReader, should_stop: Callable[[], bool], poll: float = 0.25) -> int:
