@@ -31,7 +31,8 @@ class Storage(DjangoModelStorage):  # type: ignore[misc]
         from dashboards_live.publishing.storage.replay import is_compacting, replay
 
         if not is_compacting():
-            return super().get_events(channel, last_id, limit)
+            full: list[Any] = super().get_events(channel, last_id, limit)
+            return full
         current = self.get_current_id(channel)
         if last_id == current:
             return []
