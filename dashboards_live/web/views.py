@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -106,6 +108,32 @@ def fragment(request: HttpRequest, channel: str, key: str) -> HttpResponse:
     return response
 
 
+FULL_REPLAY = "replay"
+
+
+def replays_in_full(request: HttpRequest) -> bool:
+    """Whether this stream request gets every event it missed rather than the compacted replay.
+
+    Pushpin recovering a gap it saw in a live stream (a publish whose previous
+    id never came: a loop killed between storing and posting, publishers
+    racing) asks with recover=true, and each further page of it through a next
+    link we mark: a subscriber that never disconnected gets every event once,
+    in order. A client's own resume (Last-Event-ID, lastEventId) is compacted.
+    Only Pushpin follows next links, and their es-meta is signed with our key
+    (checked by meta_reader), so a client cannot ask for a full replay.
+    """
+    if request.GET.get("recover") == "true":
+        return True
+    paged = request.GET.get("link") == "next" and bool(request.GET.get("es-meta"))
+    return paged and request.GET.get(FULL_REPLAY) == "full"
+
+
+def with_query(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name] + [(name, value)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 @grip_view
 def events(request: HttpRequest, channel: str) -> HttpResponse:
     if not is_channel(channel):
@@ -128,11 +156,13 @@ def events(request: HttpRequest, channel: str) -> HttpResponse:
     reason = refusal(request.user if reader is None else reader, channel)
     if reason is not None:
         return HttpResponseForbidden(reason + "\n", content_type="text/plain")
-    # Pushpin recovering a gap in a live stream gets every event it missed;
-    # a client resuming gets the compacted replay
-    with compacting(request.GET.get("recover") != "true"):
+    full = replays_in_full(request)
+    with compacting(not full):
         response: HttpResponse = eventstream_events(request, channel=channel)
     instruct = grip.instruct if grip else None
+    if full and instruct is not None and instruct.next_link:
+        # the next page of a recovery is a recovery too
+        instruct.next_link = with_query(instruct.next_link, FULL_REPLAY, "full")
     if instruct is not None:
         response.content = response.content.removeprefix(OPENING_PADDING)
     if instruct is not None and shared_frames():

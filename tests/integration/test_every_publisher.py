@@ -38,7 +38,8 @@ for how, marker in json.loads(sys.stdin.read()):
         # the seed's snippet: a rendered fragment, published unencoded
         send_event("demo", "sse_stat", html, json_encode=False, async_publish=False)
     elif how == "send_event_json":
-        send_event("demo", "notes", {"text": marker}, async_publish=False)
+        # a name of this run's own: the demo's Text "notes" is whole state once any test fed it
+        send_event("demo", "log_" + marker.partition("-")[0], {"text": marker}, async_publish=False)
     elif how == "send_event_skip":
         send_event("demo", "sse_stat", html, json_encode=False, skip_user_ids=["1"], async_publish=False)
     elif how == "engine":
@@ -98,7 +99,7 @@ def test_every_publisher_reaches_every_stream_in_order_and_no_stream_stops(stack
 
         # a reconnect from the first event replays the rest in order, compacted: of
         # sse_stat, which push() declares whole state, only the newest (the last
-        # push); "notes", a name no component declares, in full
+        # push); log_<run>, a name no component declares, in full
         first_id = marked(clients[0], markers)[0][1]
         assert first_id is not None
         again = listen(stack, headers={"Last-Event-ID": first_id})

@@ -24,7 +24,9 @@ def test_a_trim_keeps_the_late_join_page_whole_and_replay_working(stack: Stack) 
     stack.sql(AGE[stack.database], (channel,))
     result = stack.manage("shell", "-c", "from dashboards_live.publishing.storage import trim; print(trim())")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "4"  # stats 0..3; the chart's only event stays
+    # stats 0..3 here; the chart's only event stays (other tests' channels on
+    # the shared stack may hold aged events too: what is kept here is exact below)
+    assert int(result.stdout.strip().splitlines()[-1]) >= 4
     kept = stack.sql(
         "SELECT type, eid FROM django_eventstream_event WHERE channel = ? AND eid > 0 ORDER BY eid", (channel,)
     )

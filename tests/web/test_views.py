@@ -250,3 +250,29 @@ def test_the_index_and_the_page_show_who_is_watching(client: Client) -> None:
     assert '<span class="watching">3 watching</span>' in client.get(DEMO_PAGE).content.decode()
     viewers.store({"ops": 2}, 2, timezone.now() + timedelta(seconds=30))
     assert '<span class="watching">0 watching</span>' in client.get(DEMO_PAGE).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "full"),
+    [
+        ("", False),
+        ("lastEventId=demo:3", False),  # a client's resume: compacted
+        ("recover=true", True),  # Pushpin recovering a gap
+        ("link=next&es-meta=x.y.z&lastEventId=demo:3", False),  # a compacted replay's next page
+        ("link=next&es-meta=x.y.z&lastEventId=demo:3&replay=full", True),  # a recovery's next page
+        ("replay=full&lastEventId=demo:3", False),  # not a next link Pushpin follows
+        ("link=next&replay=full&lastEventId=demo:3", False),  # no es-meta: not ours
+    ],
+)
+def test_only_pushpins_recovery_replays_in_full(query: str, full: bool) -> None:
+    from django.test import RequestFactory
+
+    from dashboards_live.web.views import replays_in_full
+
+    assert replays_in_full(RequestFactory().get(f"/events/demo/?{query}")) is full
+
+
+def test_the_full_replay_mark_replaces_any_earlier_one() -> None:
+    from dashboards_live.web.views import with_query
+
+    assert with_query("/events/demo/?link=next&replay=x", "replay", "full") == "/events/demo/?link=next&replay=full"
