@@ -27,7 +27,7 @@ def channels(settings: Any) -> None:
 @pytest.mark.django_db
 def test_a_whole_dashboard_is_one_stream_with_every_component_and_an_indicator() -> None:
     html = render('{% live_dashboard "demo" %}')
-    assert re.findall(r'sse-connect="([^"]+)"', html) == ["/events/demo/"]
+    assert re.findall(r'sse-connect="([^"]+)"', html) == ["/events/demo/?lastEventId=demo%3A0"]
     assert html.count("sse-swap=") == len(Demo.components)
     assert 'id="stream-state-1"' in html and 'data-indicator="stream-state-1"' in html
 
@@ -35,9 +35,12 @@ def test_a_whole_dashboard_is_one_stream_with_every_component_and_an_indicator()
 @pytest.mark.django_db
 def test_components_of_two_dashboards_on_two_channels_are_two_streams() -> None:
     html = render('{% live_component "demo.sse_stat" "demo.memory" %}{% live_dashboard "demo" channel="other" %}')
-    assert re.findall(r'sse-connect="([^"]+)"', html) == ["/events/demo/", "/events/other/"]
+    assert re.findall(r'sse-connect="([^"]+)"', html) == [
+        "/events/demo/?lastEventId=demo%3A0",
+        "/events/other/?lastEventId=other%3A0",
+    ]
     assert re.findall(r'data-indicator="([^"]+)"', html) == ["stream-state-1", "stream-state-2"]
-    first = html.split('sse-connect="/events/other/"')[0]
+    first = html.split('sse-connect="/events/other/?lastEventId=other%3A0"')[0]
     assert first.count("sse-swap=") == 2
 
 
@@ -45,7 +48,7 @@ def test_components_of_two_dashboards_on_two_channels_are_two_streams() -> None:
 def test_the_stream_url_follows_where_the_app_is_mounted(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.support.urls_under_a_prefix"
     html = render('{% live_component "demo.sse_stat" %}')
-    assert 'sse-connect="/live/events/demo/"' in html
+    assert 'sse-connect="/live/events/demo/?lastEventId=demo%3A0"' in html
 
 
 @pytest.mark.django_db
@@ -86,10 +89,10 @@ def test_live_head_loads_the_htmx_line_of_the_setting(settings: Any, line: str |
 @pytest.mark.django_db
 def test_a_region_is_wired_for_the_htmx_line_of_the_setting(settings: Any) -> None:
     html = render('{% live_dashboard "demo" %}')
-    assert 'hx-ext="sse" sse-connect="/events/demo/"' in html and "hx-sse:connect" not in html
+    assert 'hx-ext="sse" sse-connect="/events/demo/?lastEventId=demo%3A0"' in html and "hx-sse:connect" not in html
     settings.DASHBOARDS_HTMX = "4"
     html = render('{% live_dashboard "demo" %}')
     # htmx 4: its own attribute, and nothing swapped into the region itself (a 502's text)
-    assert 'hx-sse:connect="/events/demo/" hx-swap="none"' in html and "sse-connect=" not in html
+    assert 'hx-sse:connect="/events/demo/?lastEventId=demo%3A0" hx-swap="none"' in html and "sse-connect=" not in html
     # the slots are found by live.js under either line
     assert html.count("sse-swap=") == len(Demo.components)

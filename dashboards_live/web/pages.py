@@ -76,16 +76,16 @@ class LiveRegion:
 
 
 def events_url(channel: str, after: int = 0) -> str:
-    """The stream of `channel`, starting after stored event `after` (0: from the next one published).
+    """The stream of `channel`, starting after stored event `after` (0: nothing stored yet).
 
     A page renders from the stored events, then opens its stream: starting the
     stream after the newest id the page could have rendered replays whatever
     was published in between, so no value is lost between page and stream.
+    That holds for a channel with nothing stored too: its first event stores
+    the placeholder id 0 that the replay starts from.
     """
     url = reverse("dashboards_live:events", args=[channel])
-    if after > 0:
-        url += "?" + urlencode({"lastEventId": browser_event_id(channel, after)})
-    return url
+    return url + "?" + urlencode({"lastEventId": browser_event_id(channel, after)})
 
 
 def current_id(channel: str) -> int:

@@ -49,8 +49,9 @@ def shows(text: str) -> str:
     return f"document.querySelector('#sse_stat .stat-text')?.textContent === {text!r}"
 
 
+@pytest.mark.parametrize("stored", [True, False], ids=["after-a-stored-value", "on-an-empty-channel"])
 def test_a_value_published_between_render_and_stream_open_shows_within_a_second(
-    line: tuple[str, Stack], page: Any, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+    line: tuple[str, Stack], stored: bool, page: Any, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     version, stack = line
     channel = f"gap-{uuid.uuid4().hex[:12]}"  # /demo/<channel>/: the demo's components on a channel of our own
@@ -61,19 +62,20 @@ def test_a_value_published_between_render_and_stream_open_shows_within_a_second(
         with django_db_blocker.unblock(), stack.in_process():
             publish([make_event(channel, "sse_stat", stat(text))])
 
-    send("before")  # the page renders it from storage
+    if stored:
+        send("before")  # the page renders it from storage
     held: list[Any] = []
     page.route(EVENTS, lambda route: held.append(route))
     page.goto(stack.url(f"/demo/{channel}/"))
     assert page.evaluate("htmx.version").startswith(version + ".")
-    assert page.evaluate(shows("before"))
+    assert page.evaluate(shows("before")) is stored
     deadline = time.monotonic() + 10
     while not held and time.monotonic() < deadline:
         page.wait_for_timeout(20)  # Playwright calls the route handler while it waits
     assert held, "the page did not open its stream"
 
     send("between")  # after the render, before the stream opened
-    assert page.evaluate(shows("before"))
+    assert not page.evaluate(shows("between"))
     held[0].continue_()
     page.unroute(EVENTS)
     # the acceptance bound: within a second of the stream opening

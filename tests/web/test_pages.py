@@ -12,8 +12,9 @@ from dashboards_live.publishing.storage import append_events
 from dashboards_live.web.pages import events_url, overdue_after
 
 
-def test_a_stream_with_nothing_stored_starts_from_the_next_event() -> None:
-    assert events_url("demo") == "/events/demo/"
+def test_a_stream_with_nothing_stored_starts_from_the_placeholder_its_first_event_stores() -> None:
+    # whatever is published between the page and its stream is replayed from id 0
+    assert events_url("demo") == "/events/demo/?lastEventId=demo%3A0"
 
 
 @pytest.mark.django_db

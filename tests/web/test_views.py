@@ -27,7 +27,7 @@ def grip_sig(key: Any = None, iss: str = "pushpin", exp: int | None = None) -> s
 def test_page_renders_placeholders_before_any_event(client: Client) -> None:
     page = client.get(DEMO_PAGE).content.decode()
     assert page.count("Waiting for the first value") == len(Demo.components)
-    assert 'hx-ext="sse"' in page and 'sse-connect="/events/demo/"' in page
+    assert 'hx-ext="sse"' in page and 'sse-connect="/events/demo/?lastEventId=demo%3A0"' in page
     assert 'sse-swap="sse_stat"' in page and 'sse-swap="sse_chart"' in page
 
 
@@ -110,7 +110,7 @@ def test_page_loads_htmx_and_the_sse_extension_from_django_htmx(client: Client) 
 
 def test_other_channels_have_their_own_page(client: Client, settings: Any) -> None:
     settings.DASHBOARDS_CHANNELS = {"ops.*": "public"}
-    assert 'sse-connect="/events/ops.1/"' in client.get("/demo/ops.1/").content.decode()
+    assert 'sse-connect="/events/ops.1/?lastEventId=ops.1%3A0"' in client.get("/demo/ops.1/").content.decode()
     assert client.get("/demo/bad%20name/").status_code == 404
 
 

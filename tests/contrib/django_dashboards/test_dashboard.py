@@ -16,7 +16,7 @@ STAFF = "/dd/ddapp/staffdashboard/"
 
 def test_the_page_opens_one_stream_for_its_live_components_beside_ordinary_ones(client: Client) -> None:
     page = client.get(SHOP).content.decode()
-    assert page.count("data-live-stream") == 1 and 'sse-connect="/events/test/"' in page
+    assert page.count("data-live-stream") == 1 and 'sse-connect="/events/test/?lastEventId=test%3A0"' in page
     assert 'sse-swap="sse_stat"' in page and 'sse-swap="revenue"' in page
     assert page.count("Waiting for the first value") == 2
     assert 'id="stream-state"' in page  # the connection indicator
