@@ -5,8 +5,6 @@ indicator across a Pushpin restart and the poll fallback (htmx 2's are in test_d
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,24 +42,6 @@ HIDE = """() => {
     Object.defineProperty(document, 'hidden', {get: () => HIDDEN, configurable: true});
     document.dispatchEvent(new Event('visibilitychange'));
 }"""
-
-
-@pytest.fixture(scope="module")
-def htmx4_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("htmx4")))
-    s.env["DASHBOARDS_HTMX"] = "4"
-    s.env["DASHBOARDS_APPS"] = "tests.support.dashapp"
-    try:
-        yield s.start()
-    finally:
-        s.close()
-
-
-@pytest.fixture(params=["2", "4"])
-def line(request: pytest.FixtureRequest) -> tuple[str, Stack]:
-    """Each htmx line on a stack that loads it: the shared one is django-htmx's default, htmx 2."""
-    stack: Stack = request.getfixturevalue("stack" if request.param == "2" else "htmx4_stack")
-    return request.param, stack
 
 
 def slots(page: Any) -> dict[str, str]:

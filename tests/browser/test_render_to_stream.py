@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,23 +20,6 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.browser
 
 EVENTS = "**/events/**"
-
-
-@pytest.fixture(scope="module")
-def htmx4_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("htmx4-gap")))
-    s.env["DASHBOARDS_HTMX"] = "4"
-    try:
-        yield s.start()
-    finally:
-        s.close()
-
-
-@pytest.fixture(params=["2", "4"])
-def line(request: pytest.FixtureRequest) -> tuple[str, Stack]:
-    """Each htmx line on a stack that loads it: the shared one is django-htmx's default, htmx 2."""
-    stack: Stack = request.getfixturevalue("stack" if request.param == "2" else "htmx4_stack")
-    return request.param, stack
 
 
 def stat(text: str) -> str:
