@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from configparser import ConfigParser
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "systemd" / "dashboards-pushpin.service"
@@ -32,26 +26,6 @@ def test_the_pushpin_unit_runs_runpushpin_and_restarts_it_whatever_its_exit() ->
     assert service["KillSignal"] == "SIGTERM"
     assert service["KillMode"] == "mixed"
     assert unit()["Unit"]["Conflicts"] == "pushpin.service"
-
-
-def test_systemd_accepts_the_pushpin_unit(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        message = "SYSTEMD-ANALYZE IS NOT INSTALLED (checks deploy/systemd/): sudo apt-get install systemd"
-        if os.environ.get("DASHBOARDS_TEST_STRICT") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    text = (
-        UNIT.read_text()
-        .replace("/srv/dashboards/.venv/bin/python", sys.executable)
-        .replace("/srv/dashboards", str(ROOT))
-        .replace("/etc/dashboards/env", "/dev/null")
-    )
-    copy = tmp_path / UNIT.name
-    copy.write_text(text)
-    result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == ""
 
 
 def test_compose_restarts_pushpin_after_a_clean_exit_too() -> None:

@@ -30,7 +30,8 @@ def test_the_feeds_unit_is_a_notify_service_with_a_watchdog_that_restarts_on_fai
     assert service["RestartPreventExitStatus"] == "2"
 
 
-def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shipped", sorted((ROOT / "deploy" / "systemd").glob("*.service")), ids=lambda p: p.name)
+def test_systemd_accepts_every_shipped_unit(shipped: Path, tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         message = "SYSTEMD-ANALYZE IS NOT INSTALLED (checks deploy/systemd/): sudo apt-get install systemd"
@@ -39,12 +40,12 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
         pytest.skip(message)
     # the shipped paths point at /srv/dashboards; verify a copy that points here
     text = (
-        UNIT.read_text()
+        shipped.read_text()
         .replace("/srv/dashboards/.venv/bin/python", sys.executable)
         .replace("/srv/dashboards", str(ROOT))
         .replace("/etc/dashboards/env", "/dev/null")
     )
-    copy = tmp_path / UNIT.name
+    copy = tmp_path / shipped.name
     copy.write_text(text)
     result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
